@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian bookworm package contactgate needs to build, test and benchmark.
+# Idempotent: packages already installed are skipped quickly.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  librdkafka-dev libsimdjson-dev libphonenumber-dev libprotobuf-dev libicu-dev libre2-dev
+  libboost-dev libconcurrentqueue-dev libtomlplusplus-dev libspdlog-dev libcli11-dev iso-codes
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang clang-format libclang-rt-14-dev
+  kcat python3 default-jre-headless maven
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install_deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "install_deps: run as root (or install sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+echo "install_deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

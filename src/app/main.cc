@@ -1,0 +1,105 @@
+// contactgate: wiring and configuration only. Exceptions at start-up are caught here and
+// turned into a message and a non-zero exit.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <thread>
+
+#include "app/validate_cmd.h"
+#include "generate/corpus.h"
+#include "validate/countries.h"
+#include "validate/phone.h"
+#include "validate/postal_table.h"
+
+#ifndef CG_VERSION
+#define CG_VERSION "0.0.0"
+#endif
+
+namespace {
+
+void print_version() {
+  const auto& postal = cg::validate::postal_table::builtin();
+  std::size_t with_codes = 0;
+  for (const auto& r : postal.rows()) with_codes += r.has_postal_codes;
+  std::printf("contactgate %s\n", CG_VERSION);
+  std::printf("phone data: %s\n", cg::validate::phone_metadata_version().c_str());
+  std::printf("country data: iso-codes %s (%zu assigned ISO 3166-1 alpha-2 codes)\n",
+              std::string(cg::validate::iso_codes_version()).c_str(), cg::validate::assigned_countries().size());
+  std::printf("postal data: postal_codes.tsv %s (%zu countries, %zu with postal codes)\n",
+              std::string(postal.digest()).c_str(), postal.rows().size(), with_codes);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"contactgate: validates contact upserts the way Twilio's Contact API does (error 30647)"};
+  app.require_subcommand(0, 1);
+  bool version = false;
+  app.add_flag("--version", version, "Print the versions of contactgate and of the data it judges with");
+
+  cg::app::validate_options vopts;
+  auto* validate = app.add_subcommand("validate", "Validate NDJSON payloads from files or stdin; one JSON line per contact");
+  validate->add_option("files", vopts.files, "NDJSON files (one payload per line); none or '-' reads stdin");
+  validate->add_flag("--summary", vopts.summary, "Print counts per reason and detail to stderr");
+  vopts.threads = 1;
+  validate->add_option("--threads", vopts.threads, "Validation threads (output order is kept)")
+      ->check(CLI::Range(1u, 256u));
+  validate->add_option("--max-payload-bytes", vopts.limits.max_payload_bytes, "Largest payload accepted")
+      ->capture_default_str()->check(CLI::Range(std::size_t{2}, std::size_t{1} << 30));
+  validate->add_option("--max-depth", vopts.limits.max_depth, "Deepest nesting accepted")
+      ->capture_default_str()->check(CLI::Range(std::size_t{2}, std::size_t{4096}));
+  validate->add_option("--max-contacts", vopts.limits.max_contacts, "Most contacts accepted in one payload")
+      ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+
+  cg::generate::corpus_options gopts;
+  std::size_t gcount = 1000;
+  auto* generate = app.add_subcommand("generate", "Print generated NDJSON payloads (deterministic for a seed)");
+  generate->add_option("--count", gcount, "Number of payloads")->capture_default_str();
+  generate->add_option("--seed", gopts.seed, "Random seed")->capture_default_str();
+  generate->add_option("--invalid-ratio", gopts.invalid_ratio, "Share of invalid contacts")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  generate->add_option("--array-ratio", gopts.array_ratio, "Share of payloads that are JSON arrays")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  generate->add_option("--bulk-ratio", gopts.bulk_ratio, "Share of payloads that are {\"contacts\":[...]} requests")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+
+  try {
+    if (version) {
+      print_version();
+      return 0;
+    }
+    if (*validate) return cg::app::run_validate(vopts);
+    if (*generate) {
+      if (gopts.array_ratio + gopts.bulk_ratio > 1.0) {
+        std::fprintf(stderr, "contactgate generate: --array-ratio + --bulk-ratio must be at most 1\n");
+        return 2;
+      }
+      cg::generate::corpus_generator gen(gopts);
+      std::string out;
+      for (std::size_t i = 0; i < gcount; ++i) {
+        out += gen.next_payload();
+        out.push_back('\n');
+        if (out.size() > (1 << 20)) {
+          std::fwrite(out.data(), 1, out.size(), stdout);
+          out.clear();
+        }
+      }
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      return std::fflush(stdout) == 0 ? 0 : 2;
+    }
+    std::cout << app.help();
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "contactgate: %s\n", e.what());
+    return 2;
+  }
+}

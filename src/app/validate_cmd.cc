@@ -1,0 +1,212 @@
+#include "app/validate_cmd.h"
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "core/format.h"
+#include "validate/payload_validator.h"
+
+namespace cg::app {
+
+namespace {
+
+/// Reads lines of any length with bounded memory: a line longer than `keep` bytes is
+/// truncated in memory but its full length is reported, so it can be rejected as too large.
+class line_reader {
+ public:
+  line_reader(std::FILE* f, std::size_t keep) : _f(f), _keep(keep) {}
+
+  /// False at end of input. `full_size` is the line's real length (without the newline).
+  bool next(std::string& line, std::size_t& full_size) {
+    line.clear();
+    full_size = 0;
+    bool any = false;
+    while (true) {
+      if (_pos == _len) {
+        _len = std::fread(_buf.data(), 1, _buf.size(), _f);
+        _pos = 0;
+        if (_len == 0) {
+          if (std::ferror(_f)) _error = errno ? errno : EIO;
+          return any;
+        }
+      }
+      any = true;
+      const char* start = _buf.data() + _pos;
+      const void* nl = std::memchr(start, '\n', _len - _pos);
+      const std::size_t n = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - start) : _len - _pos;
+      if (line.size() < _keep) line.append(start, std::min(n, _keep - line.size()));
+      full_size += n;
+      _pos += n;
+      if (nl) {
+        ++_pos;
+        return true;
+      }
+    }
+  }
+  [[nodiscard]] int error() const noexcept { return _error; }
+
+ private:
+  std::FILE* _f;
+  std::size_t _keep;
+  std::array<char, 1 << 16> _buf{};
+  std::size_t _pos{0}, _len{0};
+  int _error{0};
+};
+
+struct counters {
+  std::size_t payloads{0}, contacts{0}, accepted{0}, rejected{0}, malformed{0};
+  std::map<std::string, std::size_t> by_reason;  // "CODE/DETAIL"
+
+  void merge(const counters& o) {
+    payloads += o.payloads;
+    contacts += o.contacts;
+    accepted += o.accepted;
+    rejected += o.rejected;
+    malformed += o.malformed;
+    for (const auto& [k, v] : o.by_reason) by_reason[k] += v;
+  }
+};
+
+struct line_item {
+  std::string text;
+  std::size_t full_size{0};
+  std::size_t line_no{0};
+};
+
+void count_reason(counters& c, const reason& r) {
+  std::string key{to_string(r.code)};
+  key.push_back('/');
+  key.append(to_string(r.what));
+  ++c.by_reason[key];
+}
+
+// Judges `items` and appends their output lines to `out`.
+void judge(validate::payload_validator& v, const std::vector<line_item>& items, std::size_t from, std::size_t to,
+           const payload_limits& limits, std::string& out, counters& c) {
+  payload_outcome po;
+  for (std::size_t i = from; i < to; ++i) {
+    const line_item& item = items[i];
+    ++c.payloads;
+    if (item.full_size > limits.max_payload_bytes) {
+      po.clear();
+      po.malformed = true;
+      po.malformed_reason.code = reason_code::malformed_payload;
+      po.malformed_reason.what = detail::too_large;
+      po.malformed_reason.number = static_cast<std::int64_t>(limits.max_payload_bytes);
+    } else {
+      v.validate(item.text, po);
+    }
+    if (po.malformed) {
+      ++c.malformed;
+      count_reason(c, po.malformed_reason);
+      out.append("{\"line\":");
+      append_int(out, static_cast<long long>(item.line_no));
+      out.append(",\"index\":null,\"correlation_id\":null,\"status\":\"rejected\",\"error_code\":30647,\"reasons\":[");
+      append_reason_json(out, po.malformed_reason);
+      out.append("]}\n");
+      continue;
+    }
+    for (const contact_outcome& co : po.contacts) {
+      ++c.contacts;
+      out.append("{\"line\":");
+      append_int(out, static_cast<long long>(item.line_no));
+      out.append(",\"index\":");
+      append_int(out, co.index);
+      out.append(",\"correlation_id\":");
+      if (co.correlation_id.kind == field_kind::string) {
+        append_json_string(out, co.correlation_id.text);
+      } else {
+        out.append("null");
+      }
+      if (co.accepted()) {
+        ++c.accepted;
+        out.append(",\"status\":\"accepted\",\"reasons\":[]}\n");
+      } else {
+        ++c.rejected;
+        for (const reason& r : co.reasons) count_reason(c, r);
+        out.append(",\"status\":\"rejected\",\"error_code\":30647,\"reasons\":");
+        append_reasons_json(out, co.reasons);
+        out.append("}\n");
+      }
+    }
+  }
+}
+
+void print_summary(const counters& c) {
+  std::fprintf(stderr, "payloads: %zu  contacts: %zu  accepted: %zu  rejected: %zu  malformed payloads: %zu\n",
+               c.payloads, c.contacts, c.accepted, c.rejected, c.malformed);
+  for (const auto& [k, v] : c.by_reason) std::fprintf(stderr, "  %-50s %zu\n", k.c_str(), v);
+}
+
+}  // namespace
+
+int run_validate(const validate_options& opts) {
+  const validate::reference_phone_validator phones;
+  const validate::rule_set rules{phones, validate::postal_table::builtin()};
+  const unsigned threads = std::max(1u, opts.threads);
+  std::vector<std::unique_ptr<validate::payload_validator>> validators;
+  for (unsigned t = 0; t < threads; ++t) validators.push_back(std::make_unique<validate::payload_validator>(rules, opts.limits));
+
+  std::vector<std::string> files = opts.files;
+  if (files.empty()) files.emplace_back("-");
+
+  counters total;
+  std::size_t line_no = 0;
+  constexpr std::size_t batch = 4096;
+  std::vector<line_item> items(batch);
+  std::vector<std::string> outs(threads);
+  std::vector<counters> cs(threads);
+  int status = 0;
+
+  for (const std::string& name : files) {
+    std::FILE* f = name == "-" ? stdin : std::fopen(name.c_str(), "rb");
+    if (f == nullptr) {
+      std::fprintf(stderr, "contactgate validate: cannot open %s: %s\n", name.c_str(), std::strerror(errno));
+      return 2;
+    }
+    line_reader reader(f, opts.limits.max_payload_bytes + 1);
+    bool more = true;
+    while (more) {
+      std::size_t n = 0;
+      while (n < batch && (more = reader.next(items[n].text, items[n].full_size))) items[n++].line_no = ++line_no;
+      if (n == 0) break;
+      const std::size_t per = (n + threads - 1) / threads;
+      std::vector<std::jthread> pool;
+      for (unsigned t = 1; t < threads; ++t) {
+        const std::size_t from = std::min(n, t * per), to = std::min(n, (t + 1) * per);
+        outs[t].clear();
+        pool.emplace_back([&, t, from, to] { judge(*validators[t], items, from, to, opts.limits, outs[t], cs[t]); });
+      }
+      outs[0].clear();
+      judge(*validators[0], items, 0, std::min(n, per), opts.limits, outs[0], cs[0]);
+      pool.clear();  // joins
+      for (unsigned t = 0; t < threads; ++t) {
+        if (!outs[t].empty() && std::fwrite(outs[t].data(), 1, outs[t].size(), stdout) != outs[t].size()) {
+          std::fprintf(stderr, "contactgate validate: cannot write output: %s\n", std::strerror(errno));
+          return 2;
+        }
+      }
+    }
+    const int err = reader.error();
+    if (f != stdin) std::fclose(f);
+    if (err != 0) {
+      std::fprintf(stderr, "contactgate validate: cannot read %s: %s\n", name.c_str(), std::strerror(err));
+      return 2;
+    }
+  }
+  if (std::fflush(stdout) != 0) {
+    std::fprintf(stderr, "contactgate validate: cannot write output: %s\n", std::strerror(errno));
+    return 2;
+  }
+  for (const counters& c : cs) total.merge(c);
+  if (opts.summary) print_summary(total);
+  if (total.rejected > 0 || total.malformed > 0) status = 1;
+  return status;
+}
+
+}  // namespace cg::app

@@ -1,0 +1,22 @@
+#pragma once
+/// `contactgate validate [FILE...]`: NDJSON in (one payload per line), one JSON line per
+/// contact out, in input order. Runs on the calling thread plus `threads - 1` helpers.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "core/limits.h"
+
+namespace cg::app {
+
+struct validate_options {
+  std::vector<std::string> files;  ///< empty: read stdin; "-" also means stdin
+  bool summary{false};
+  unsigned threads{1};
+  payload_limits limits{};
+};
+
+/// Exit code: 0 all accepted, 1 any contact or payload rejected, 2 usage or I/O error.
+[[nodiscard]] int run_validate(const validate_options& opts);
+
+}  // namespace cg::app

@@ -1,0 +1,390 @@
+#include "parse/payload_parser.h"
+
+#include <simdjson.h>
+
+#include <cstring>
+
+#include "core/utf8.h"
+
+namespace cg::parse {
+
+namespace od = simdjson::ondemand;
+
+namespace {
+
+constexpr std::string_view bom = "\xEF\xBB\xBF";
+
+bool is_json_space(char c) noexcept { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+std::string_view trim_token(std::string_view t) noexcept {
+  while (!t.empty() && is_json_space(t.back())) t.remove_suffix(1);
+  return t;
+}
+
+// RFC 8259 number grammar. simdjson's number parser refuses valid JSON numbers that do
+// not fit a double or 64-bit integer (1e400, 30-digit integers); those are valid JSON and
+// must not make a payload malformed, so numbers are checked by grammar only.
+bool is_json_number(std::string_view t) noexcept {
+  std::size_t i = 0;
+  const std::size_t n = t.size();
+  auto digit = [&](std::size_t k) { return k < n && t[k] >= '0' && t[k] <= '9'; };
+  if (i < n && t[i] == '-') ++i;
+  if (!digit(i)) return false;
+  if (t[i] == '0') {
+    ++i;
+  } else {
+    while (digit(i)) ++i;
+  }
+  if (i < n && t[i] == '.') {
+    ++i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+  }
+  if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < n && (t[i] == '+' || t[i] == '-')) ++i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+  }
+  return i == n;
+}
+
+enum class known_key : std::uint8_t { correlation_id, contact_id, country_iso_code, zip_code, other };
+
+known_key classify(std::string_view k) noexcept {
+  if (k == "correlation_id") return known_key::correlation_id;
+  if (k == "contact_id") return known_key::contact_id;
+  if (k == "country_iso_code") return known_key::country_iso_code;
+  if (k == "zip_code") return known_key::zip_code;
+  return known_key::other;
+}
+
+}  // namespace
+
+struct payload_parser::impl {
+  explicit impl(payload_limits l) : limits(l), parser(l.max_payload_bytes + 64) {}
+
+  payload_limits limits;
+  od::parser parser;
+  std::unique_ptr<char[]> buf;
+  std::size_t cap{0};
+
+  // State of the payload being parsed.
+  const char* begin{nullptr};  // first byte of the JSON text inside buf
+  const char* end{nullptr};
+  std::int64_t shift{0};  // bytes dropped before `begin` (a UTF-8 BOM)
+  od::document* doc{nullptr};
+  reason* err{nullptr};
+  std::vector<contact_fields>* out{nullptr};
+
+  std::int64_t offset_of(const char* p) const noexcept {
+    if (p == nullptr || p < begin || p > end) return -1;
+    return (p - begin) + shift;
+  }
+
+  bool fail(detail d, const char* where, std::string_view note = {}, std::int64_t number = -1) noexcept {
+    reason r;
+    r.code = reason_code::malformed_payload;
+    r.field = field_id::none;
+    r.what = d;
+    r.byte_offset = offset_of(where);
+    r.note = note;
+    r.number = number;
+    *err = r;
+    return false;
+  }
+
+  const char* here() noexcept {
+    if (doc == nullptr) return nullptr;
+    const char* p = nullptr;
+    if (doc->current_location().get(p) != simdjson::SUCCESS) return end;
+    return p;
+  }
+
+  bool fail_simdjson(simdjson::error_code e) noexcept {
+    switch (e) {
+      case simdjson::UTF8_ERROR: {
+        const std::size_t at = find_invalid_utf8(std::string_view(begin, static_cast<std::size_t>(end - begin)));
+        return fail(detail::invalid_utf8, at == std::string_view::npos ? nullptr : begin + at);
+      }
+      case simdjson::DEPTH_ERROR:
+        return fail(detail::too_deep, here(), {}, static_cast<std::int64_t>(limits.max_depth));
+      case simdjson::EMPTY: return fail(detail::empty_payload, nullptr);
+      default: return fail(detail::invalid_json, here(), simdjson::error_message(e));
+    }
+  }
+
+  static bool scalar_ok(od::json_type t, std::string_view tok) noexcept {
+    switch (t) {
+      case od::json_type::number: return is_json_number(tok);
+      case od::json_type::boolean: return tok == "true" || tok == "false";
+      case od::json_type::null: return tok == "null";
+      default: return false;
+    }
+  }
+
+  static const char* token_start(od::value& v) noexcept { return v.raw_json_token().data(); }
+
+  // Validates any JSON value completely (on-demand would otherwise skip it unchecked).
+  bool walk(od::value v, std::size_t depth) noexcept {
+    od::json_type t{};
+    if (auto e = v.type().get(t)) return fail_simdjson(e);
+    if (depth > limits.max_depth && (t == od::json_type::object || t == od::json_type::array)) {
+      return fail(detail::too_deep, token_start(v), {}, static_cast<std::int64_t>(limits.max_depth));
+    }
+    switch (t) {
+      case od::json_type::object: {
+        od::object o;
+        if (auto e = v.get_object().get(o)) return fail_simdjson(e);
+        for (auto f : o) {
+          od::field fld;
+          if (auto e = std::move(f).get(fld)) return fail_simdjson(e);
+          std::string_view key;
+          if (auto e = fld.unescaped_key().get(key)) return fail_simdjson(e);
+          if (!walk(fld.value(), depth + 1)) return false;
+        }
+        return true;
+      }
+      case od::json_type::array: {
+        od::array a;
+        if (auto e = v.get_array().get(a)) return fail_simdjson(e);
+        for (auto el : a) {
+          od::value ev;
+          if (auto e = std::move(el).get(ev)) return fail_simdjson(e);
+          if (!walk(ev, depth + 1)) return false;
+        }
+        return true;
+      }
+      case od::json_type::string: {
+        std::string_view s;
+        if (auto e = v.get_string().get(s)) return fail_simdjson(e);
+        return true;
+      }
+      case od::json_type::number:
+      case od::json_type::boolean:
+      case od::json_type::null: {
+        const std::string_view tok = trim_token(v.raw_json_token());
+        if (!scalar_ok(t, tok)) return fail(detail::invalid_json, tok.data(), "invalid literal or number");
+        return true;
+      }
+    }
+    return fail(detail::invalid_json, token_start(v), "unknown JSON value");
+  }
+
+  // Reads a contact field value: strings are kept, anything else is validated and marked
+  // wrong_type.
+  bool read_field(od::value v, std::size_t depth, field_value& fv) noexcept {
+    od::json_type t{};
+    if (auto e = v.type().get(t)) return fail_simdjson(e);
+    if (t == od::json_type::string) {
+      std::string_view s;
+      if (auto e = v.get_string().get(s)) return fail_simdjson(e);
+      fv.kind = field_kind::string;
+      fv.text = s;
+      return true;
+    }
+    fv.kind = field_kind::wrong_type;
+    fv.text = {};
+    return walk(v, depth);
+  }
+
+  // After an object has been iterated to its end, find its closing brace: the iterator now
+  // points at the next structural character (or the end of input).
+  const char* object_end(const char* start) noexcept {
+    const char* p = nullptr;
+    if (doc->current_location().get(p) != simdjson::SUCCESS || p == nullptr || p > end) p = end;
+    while (p > start && is_json_space(p[-1])) --p;
+    return p;
+  }
+
+  static field_value* slot(contact_fields& c, known_key k) noexcept {
+    switch (k) {
+      case known_key::correlation_id: return &c.correlation_id;
+      case known_key::contact_id: return &c.contact_id;
+      case known_key::country_iso_code: return &c.country_iso_code;
+      case known_key::zip_code: return &c.zip_code;
+      case known_key::other: return nullptr;
+    }
+    return nullptr;
+  }
+
+  // One field of a contact object. `seen` tracks the four known keys (duplicate check).
+  bool contact_member(od::field& fld, std::string_view key, std::size_t depth, contact_fields& c,
+                      unsigned& seen, const char* object_start) noexcept {
+    const known_key k = classify(key);
+    if (k == known_key::other) return walk(fld.value(), depth + 1);
+    const unsigned bit = 1u << static_cast<unsigned>(k);
+    if (seen & bit) return fail(detail::duplicate_key, object_start, key);
+    seen |= bit;
+    return read_field(fld.value(), depth + 1, *slot(c, k));
+  }
+
+  // A contact object at `depth`.
+  bool contact(od::value v, std::size_t depth, std::uint32_t index) noexcept {
+    const char* start = token_start(v);
+    if (depth > limits.max_depth) {
+      return fail(detail::too_deep, start, {}, static_cast<std::int64_t>(limits.max_depth));
+    }
+    od::object o;
+    if (auto e = v.get_object().get(o)) return fail_simdjson(e);
+    contact_fields c{};
+    c.index = index;
+    unsigned seen = 0;
+    for (auto f : o) {
+      od::field fld;
+      if (auto e = std::move(f).get(fld)) return fail_simdjson(e);
+      std::string_view key;
+      if (auto e = fld.unescaped_key().get(key)) return fail_simdjson(e);
+      if (!contact_member(fld, key, depth, c, seen, start)) return false;
+    }
+    const char* stop = object_end(start);
+    c.raw = std::string_view(start, static_cast<std::size_t>(stop - start));
+    out->push_back(c);
+    return true;
+  }
+
+  // An array whose elements must all be contact objects.
+  bool contact_array(od::array a, std::size_t depth, const char* array_start) noexcept {
+    std::uint32_t index = 0;
+    for (auto el : a) {
+      od::value ev;
+      if (auto e = std::move(el).get(ev)) return fail_simdjson(e);
+      od::json_type t{};
+      if (auto e = ev.type().get(t)) return fail_simdjson(e);
+      if (t != od::json_type::object) return fail(detail::element_not_object, token_start(ev), {}, index);
+      if (index >= limits.max_contacts) {
+        return fail(detail::too_many_contacts, token_start(ev), {}, static_cast<std::int64_t>(limits.max_contacts));
+      }
+      if (!contact(ev, depth + 1, index)) return false;
+      ++index;
+    }
+    if (index == 0) return fail(detail::no_contacts, array_start);
+    return true;
+  }
+
+  // The root object: a single contact, or a bulk request when it has a "contacts" key.
+  bool root_object(od::object o, const char* start) noexcept {
+    contact_fields c{};
+    unsigned seen = 0;
+    bool bulk = false;
+    for (auto f : o) {
+      od::field fld;
+      if (auto e = std::move(f).get(fld)) return fail_simdjson(e);
+      std::string_view key;
+      if (auto e = fld.unescaped_key().get(key)) return fail_simdjson(e);
+      if (key == "contacts") {
+        od::value v = fld.value();
+        const char* vstart = token_start(v);
+        if (bulk) return fail(detail::duplicate_key, vstart, "contacts");
+        bulk = true;
+        od::json_type t{};
+        if (auto e = v.type().get(t)) return fail_simdjson(e);
+        if (t != od::json_type::array) return fail(detail::contacts_not_array, vstart);
+        if (limits.max_depth < 2) return fail(detail::too_deep, vstart, {}, static_cast<std::int64_t>(limits.max_depth));
+        od::array a;
+        if (auto e = v.get_array().get(a)) return fail_simdjson(e);
+        if (!contact_array(a, 2, vstart)) return false;
+        continue;
+      }
+      if (!contact_member(fld, key, 1, c, seen, start)) return false;
+    }
+    if (!bulk) {
+      const char* stop = object_end(start);
+      c.raw = std::string_view(start, static_cast<std::size_t>(stop - start));
+      out->push_back(c);
+    }
+    return true;
+  }
+
+  bool run(std::string_view payload) noexcept {
+    if (payload.size() > limits.max_payload_bytes) {
+      return fail(detail::too_large, nullptr, {}, static_cast<std::int64_t>(limits.max_payload_bytes));
+    }
+    shift = 0;
+    if (payload.substr(0, bom.size()) == bom) {  // RFC 8259 §8.1: a parser may ignore a BOM
+      payload.remove_prefix(bom.size());
+      shift = static_cast<std::int64_t>(bom.size());
+    }
+    const std::size_t need = payload.size() + simdjson::SIMDJSON_PADDING;
+    if (need > cap) {
+      buf = std::make_unique<char[]>(need);
+      cap = need;
+    }
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wrestrict"  // g++ 12 false positive: it assumes a size near SIZE_MAX
+    std::memcpy(buf.get(), payload.data(), payload.size());
+#pragma GCC diagnostic pop
+    std::memset(buf.get() + payload.size(), 0, simdjson::SIMDJSON_PADDING);
+    begin = buf.get();
+    end = begin + payload.size();
+    doc = nullptr;
+
+    std::size_t first = 0;
+    while (first < payload.size() && is_json_space(payload[first])) ++first;
+    if (first == payload.size()) return fail(detail::empty_payload, nullptr);
+
+    od::document d;
+    if (auto e = parser.iterate(buf.get(), payload.size(), cap).get(d)) return fail_simdjson(e);
+    doc = &d;
+    od::json_type t{};
+    if (auto e = d.type().get(t)) return fail_simdjson(e);
+    bool ok = false;
+    if (t == od::json_type::array) {
+      od::array a;
+      if (auto e = d.get_array().get(a)) return fail_simdjson(e);
+      if (limits.max_depth < 1) return fail(detail::too_deep, begin + first, {}, 0);
+      ok = contact_array(a, 1, begin + first);
+    } else if (t == od::json_type::object) {
+      od::object o;
+      if (auto e = d.get_object().get(o)) return fail_simdjson(e);
+      ok = root_object(o, begin + first);
+    } else {
+      // A scalar root: report invalid JSON first, and only a valid scalar as the wrong root.
+      std::string_view tok;
+      if (auto e = d.raw_json_token().get(tok)) return fail_simdjson(e);
+      tok = trim_token(tok);
+      bool valid = false;
+      if (t == od::json_type::string) {
+        std::string_view s;
+        valid = d.get_string().get(s) == simdjson::SUCCESS;
+      } else {
+        valid = scalar_ok(t, tok);
+      }
+      if (!valid) return fail(detail::invalid_json, begin + first, "invalid literal, number or string");
+      if (begin + first + tok.size() < end) {
+        const char* after = begin + first + tok.size();
+        while (after < end && is_json_space(*after)) ++after;
+        if (after < end) return fail(detail::invalid_json, after, "unexpected content after the JSON value");
+      }
+      return fail(detail::root_not_container, begin + first);
+    }
+    if (!ok) return false;
+    // Everything after the root value must be whitespace.
+    const char* after = nullptr;
+    if (d.current_location().get(after) == simdjson::SUCCESS && after != nullptr && after < end) {
+      return fail(detail::invalid_json, after, "unexpected content after the JSON value");
+    }
+    return true;
+  }
+
+};
+
+payload_parser::payload_parser(payload_limits limits) : _impl(std::make_unique<impl>(limits)) {}
+payload_parser::~payload_parser() = default;
+payload_parser::payload_parser(payload_parser&&) noexcept = default;
+payload_parser& payload_parser::operator=(payload_parser&&) noexcept = default;
+
+const payload_limits& payload_parser::limits() const noexcept { return _impl->limits; }
+
+bool payload_parser::parse(std::string_view payload, std::vector<contact_fields>& out,
+                           reason& malformed) noexcept {
+  out.clear();
+  _impl->out = &out;
+  _impl->err = &malformed;
+  const bool ok = _impl->run(payload);
+  _impl->doc = nullptr;
+  if (!ok) out.clear();
+  return ok;
+}
+
+}  // namespace cg::parse

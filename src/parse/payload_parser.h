@@ -1,0 +1,43 @@
+#pragma once
+/// Reads one payload (a contact object, an array of contact objects, or a bulk request
+/// `{"contacts":[...]}`) into contact_fields, with simdjson on-demand.
+///
+/// Lifetime: the views in the produced contact_fields point into this parser's buffers and
+/// stay valid until the next parse() call on the same parser.
+/// Threading: one parser per thread; a parser is not safe for concurrent use. Creating one
+/// allocates; reuse it for every payload a thread handles.
+/// Errors: never throws on payload content. A payload that cannot be read as contacts yields
+/// `false` and one MALFORMED_PAYLOAD reason with a detail and a byte offset.
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "core/limits.h"
+#include "core/outcome.h"
+
+namespace cg::parse {
+
+class payload_parser {
+ public:
+  explicit payload_parser(payload_limits limits = {});
+  ~payload_parser();
+  payload_parser(const payload_parser&) = delete;
+  payload_parser& operator=(const payload_parser&) = delete;
+  payload_parser(payload_parser&&) noexcept;
+  payload_parser& operator=(payload_parser&&) noexcept;
+
+  /// Parses `payload`. Returns true and fills `out` (cleared first) with at least one
+  /// contact, in payload order; or returns false and sets `malformed` (code
+  /// MALFORMED_PAYLOAD, byte_offset relative to the start of `payload`).
+  /// The whole payload is validated as JSON, including fields contactgate does not read.
+  [[nodiscard]] bool parse(std::string_view payload, std::vector<contact_fields>& out,
+                           reason& malformed) noexcept;
+
+  [[nodiscard]] const payload_limits& limits() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> _impl;
+};
+
+}  // namespace cg::parse

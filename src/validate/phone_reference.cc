@@ -1,0 +1,61 @@
+#include <phonenumbers/phonenumber.pb.h>
+#include <phonenumbers/phonenumberutil.h>
+
+#include <cstdint>
+#include <cstdio>
+
+#include "validate/phone.h"
+
+namespace i18n::phonenumbers {
+int metadata_size();
+const void* metadata_get();
+}  // namespace i18n::phonenumbers
+
+namespace cg::validate {
+
+namespace pn = i18n::phonenumbers;
+
+reference_phone_validator::reference_phone_validator() { (void)pn::PhoneNumberUtil::GetInstance(); }
+
+phone_verdict reference_phone_validator::check(std::string_view e164) const noexcept {
+  try {
+    const pn::PhoneNumberUtil& util = *pn::PhoneNumberUtil::GetInstance();
+    pn::PhoneNumber number;
+    switch (util.Parse(std::string(e164), "ZZ", &number)) {
+      case pn::PhoneNumberUtil::NO_PARSING_ERROR: break;
+      case pn::PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR: return phone_verdict::invalid_country_code;
+      case pn::PhoneNumberUtil::TOO_LONG_NSN: return phone_verdict::too_long;
+      case pn::PhoneNumberUtil::NOT_A_NUMBER:
+      case pn::PhoneNumberUtil::TOO_SHORT_AFTER_IDD:
+      case pn::PhoneNumberUtil::TOO_SHORT_NSN: return phone_verdict::too_short;
+    }
+    if (util.IsValidNumber(number)) return phone_verdict::valid;
+    switch (util.IsPossibleNumberWithReason(number)) {
+      case pn::PhoneNumberUtil::IS_POSSIBLE: return phone_verdict::not_valid;
+      case pn::PhoneNumberUtil::IS_POSSIBLE_LOCAL_ONLY: return phone_verdict::is_possible_local_only;
+      case pn::PhoneNumberUtil::INVALID_COUNTRY_CODE: return phone_verdict::invalid_country_code;
+      case pn::PhoneNumberUtil::TOO_SHORT: return phone_verdict::too_short;
+      case pn::PhoneNumberUtil::INVALID_LENGTH: return phone_verdict::invalid_length;
+      case pn::PhoneNumberUtil::TOO_LONG: return phone_verdict::too_long;
+    }
+    return phone_verdict::not_valid;
+  } catch (...) {  // allocation failure inside the library: judge as not valid, never throw
+    return phone_verdict::not_valid;
+  }
+}
+
+std::string phone_metadata_version() {
+  const auto* bytes = static_cast<const unsigned char*>(pn::metadata_get());
+  const int size = pn::metadata_size();
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a 64
+  for (int i = 0; i < size; ++i) {
+    h ^= bytes[i];
+    h *= 1099511628211ull;
+  }
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%s (metadata %d bytes, fnv1a %016llx)", CG_PHONENUMBER_VERSION, size,
+                static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace cg::validate

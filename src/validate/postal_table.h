@@ -1,0 +1,64 @@
+#pragma once
+/// Per-country postal-code formats, compiled once with RE2.
+///
+/// Source: src/validate/data/postal_codes.tsv, embedded into the binary at build time
+/// (one row per assigned ISO 3166-1 country: code, has-postal-code, pattern, example).
+/// Lifetime: builtin() lives for the whole process. Threading: immutable after
+/// construction; check() is safe from any number of threads (RE2 matching is const).
+/// Errors: construction throws std::runtime_error naming the bad row (start-up only);
+/// check() never throws.
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace re2 {
+class RE2;
+}
+
+namespace cg::validate {
+
+struct postal_row {
+  std::string code;  ///< ISO 3166-1 alpha-2, uppercase
+  bool has_postal_codes{false};
+  std::string pattern;  ///< RE2 syntax, matched against the whole zip, case-insensitive
+  std::string example;
+};
+
+enum class zip_check { ok, format_mismatch, country_has_no_postal_codes, unknown_country };
+
+class postal_table {
+ public:
+  /// Parses and compiles a table in the TSV format described in the README.
+  explicit postal_table(std::string_view tsv, std::string digest = {});
+  ~postal_table();
+  postal_table(postal_table&&) noexcept;
+  postal_table& operator=(postal_table&&) noexcept;
+
+  /// The table built into the binary; compiled on first use (thread-safe).
+  [[nodiscard]] static const postal_table& builtin();
+
+  /// Judges an already-trimmed, non-empty zip for an uppercase country code.
+  [[nodiscard]] zip_check check(std::string_view country, std::string_view zip) const noexcept;
+
+  [[nodiscard]] const postal_row* find(std::string_view country) const noexcept;
+  [[nodiscard]] std::span<const postal_row> rows() const noexcept { return _rows; }
+  /// Short content digest of the table, shown by --version and in outputs.
+  [[nodiscard]] std::string_view digest() const noexcept { return _digest; }
+
+ private:
+  [[nodiscard]] int slot_of(std::string_view country) const noexcept;
+
+  std::vector<postal_row> _rows;
+  std::vector<std::unique_ptr<re2::RE2>> _patterns;  // parallel to _rows; null when no codes
+  std::array<std::int16_t, 26 * 26> _slot{};         // index into _rows, -1 when absent
+  std::string _digest;
+};
+
+/// Removes leading and trailing ASCII whitespace.
+[[nodiscard]] std::string_view trim_ascii(std::string_view s) noexcept;
+
+}  // namespace cg::validate

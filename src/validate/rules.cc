@@ -1,0 +1,146 @@
+#include "validate/rules.h"
+
+#include "validate/countries.h"
+
+namespace cg::validate {
+
+namespace {
+
+struct hex_table {
+  signed char v[256];
+  constexpr hex_table() : v{} {
+    for (int i = 0; i < 256; ++i) v[i] = -1;
+    for (int i = 0; i < 10; ++i) v['0' + i] = static_cast<signed char>(i);
+    for (int i = 0; i < 6; ++i) v['a' + i] = v['A' + i] = static_cast<signed char>(10 + i);
+  }
+};
+constexpr hex_table hex_digits{};
+
+int hex_value(char c) noexcept { return hex_digits.v[static_cast<unsigned char>(c)]; }
+
+reason field_reason(reason_code code, field_id field, detail d) noexcept {
+  reason r;
+  r.code = code;
+  r.field = field;
+  r.what = d;
+  return r;
+}
+
+// Length in Unicode code points (the input is valid UTF-8): what a user counts.
+long long code_points(std::string_view s) noexcept {
+  long long n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+bool is_hyphenated_uuid(std::string_view s) noexcept {
+  if (s.size() != 36) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const bool hyphen_slot = i == 8 || i == 13 || i == 18 || i == 23;
+    if (hyphen_slot ? s[i] != '-' : hex_value(s[i]) < 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool check_correlation_id(const field_value& f, reason& out) noexcept {
+  constexpr auto code = reason_code::invalid_correlation_id;
+  constexpr auto field = field_id::correlation_id;
+  if (f.kind == field_kind::absent) return out = field_reason(code, field, detail::missing), true;
+  if (f.kind == field_kind::wrong_type) return out = field_reason(code, field, detail::wrong_type), true;
+  const std::string_view s = f.text;
+  if (s.size() == 32) {
+    int all = 0;  // branch-free scan; the position is searched only on failure
+    for (std::size_t i = 0; i < 32; ++i) all |= hex_value(s[i]);
+    if (all >= 0) return false;
+    std::size_t i = 0;
+    while (hex_value(s[i]) >= 0) ++i;
+    out = field_reason(code, field, detail::not_hex);
+    out.number = static_cast<long long>(i);
+    return true;
+  }
+  if (is_hyphenated_uuid(s)) return out = field_reason(code, field, detail::hyphenated), true;
+  out = field_reason(code, field, detail::wrong_length);
+  out.number = code_points(s);
+  return true;
+}
+
+correlation_key correlation_key_of(std::string_view id) noexcept {
+  correlation_key k;
+  for (std::size_t i = 0; i < 16 && i < id.size(); ++i) k.hi = (k.hi << 4) | static_cast<unsigned>(hex_value(id[i]));
+  for (std::size_t i = 16; i < 32 && i < id.size(); ++i) k.lo = (k.lo << 4) | static_cast<unsigned>(hex_value(id[i]));
+  return k;
+}
+
+bool check_country(const field_value& f, reason& out) noexcept {
+  constexpr auto code = reason_code::invalid_country_iso_code;
+  constexpr auto field = field_id::country_iso_code;
+  if (f.kind == field_kind::absent) return out = field_reason(code, field, detail::missing), true;
+  if (f.kind == field_kind::wrong_type) return out = field_reason(code, field, detail::wrong_type), true;
+  const std::string_view s = f.text;
+  if (is_assigned_country(s)) return false;
+  if (s.size() == 2) {
+    auto upper = [](char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; };
+    const char up[2] = {upper(s[0]), upper(s[1])};
+    if (is_assigned_country(std::string_view(up, 2))) {
+      return out = field_reason(code, field, detail::not_uppercase), true;
+    }
+  }
+  out = field_reason(code, field, detail::not_assigned);
+  return true;
+}
+
+e164_problem check_e164_syntax(std::string_view s) noexcept {
+  if (s.empty() || s.front() != '+') return e164_problem::no_plus;
+  s.remove_prefix(1);
+  if (s.empty()) return e164_problem::no_digits;
+  for (char c : s) {
+    if (c < '0' || c > '9') return e164_problem::non_digit;
+  }
+  if (s.size() > 15) return e164_problem::too_many_digits;
+  if (s.front() == '0') return e164_problem::leading_zero;
+  return e164_problem::none;
+}
+
+bool check_contact_id(const field_value& f, const phone_validator& phones, reason& out) noexcept {
+  constexpr auto code = reason_code::invalid_contact_id;
+  constexpr auto field = field_id::contact_id;
+  if (f.kind == field_kind::absent) return out = field_reason(code, field, detail::missing), true;
+  if (f.kind == field_kind::wrong_type) return out = field_reason(code, field, detail::wrong_type), true;
+  if (const e164_problem p = check_e164_syntax(f.text); p != e164_problem::none) {
+    out = field_reason(code, field, detail::not_e164);
+    out.e164 = p;
+    return true;
+  }
+  const phone_verdict v = phones.check(f.text);
+  if (v == phone_verdict::valid) return false;
+  out = field_reason(code, field, to_detail(v));
+  return true;
+}
+
+bool check_zip(const field_value& zip, std::string_view country, bool country_ok, const postal_table& postal,
+               reason& out) noexcept {
+  constexpr auto code = reason_code::invalid_zip_code;
+  constexpr auto field = field_id::zip_code;
+  if (zip.kind == field_kind::absent) return false;
+  if (zip.kind == field_kind::wrong_type) return out = field_reason(code, field, detail::wrong_type), true;
+  if (!country_ok) return false;
+  const std::string_view z = trim_ascii(zip.text);
+  if (z.empty()) return false;
+  switch (postal.check(country, z)) {
+    case zip_check::ok:
+    case zip_check::unknown_country: return false;  // every assigned country has a row (tested)
+    case zip_check::country_has_no_postal_codes:
+      out = field_reason(code, field, detail::country_has_no_postal_codes);
+      return true;
+    case zip_check::format_mismatch: {
+      out = field_reason(code, field, detail::format_mismatch);
+      if (const postal_row* row = postal.find(country)) out.note = row->example;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace cg::validate

@@ -1,0 +1,103 @@
+// Runs the real contactgate binary: exit codes, output order, threads.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct run_result {
+  int exit_code{-1};
+  std::string out;
+};
+
+run_result run(const std::string& args, const std::string& stdin_text = "") {
+  char tmpl[] = "/tmp/cg_cli_in_XXXXXX";
+  const int fd = mkstemp(tmpl);
+  EXPECT_GE(fd, 0);
+  {
+    std::ofstream f(tmpl, std::ios::binary);
+    f << stdin_text;
+  }
+  close(fd);
+  const std::string cmd = std::string(CG_BINARY) + " " + args + " < " + tmpl + " 2>/dev/null";
+  run_result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[65536];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::remove(tmpl);
+  return r;
+}
+
+std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> v;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) v.push_back(l);
+  return v;
+}
+
+constexpr const char* good =
+    R"({"correlation_id":"0123456789abcdef0123456789abcdef","contact_id":"+14155552671","country_iso_code":"US"})";
+
+TEST(ValidateCli, ExitZeroWhenAllAccepted) {
+  auto r = run("validate", std::string(good) + "\n");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out,
+            R"({"line":1,"index":0,"correlation_id":"0123456789abcdef0123456789abcdef","status":"accepted","reasons":[]})"
+            "\n");
+}
+
+TEST(ValidateCli, ExitOneWhenAnyRejectedAndEveryLineGetsAnOutcome) {
+  auto r = run("validate", std::string(good) + "\n\nnot json\n[" + good + "," + good + "]\n");
+  EXPECT_EQ(r.exit_code, 1);
+  auto ls = lines(r.out);
+  ASSERT_EQ(ls.size(), 5u);
+  EXPECT_NE(ls[1].find(R"("line":2,"index":null)"), std::string::npos);
+  EXPECT_NE(ls[1].find("EMPTY_PAYLOAD"), std::string::npos);
+  EXPECT_NE(ls[2].find("INVALID_JSON"), std::string::npos);
+  EXPECT_NE(ls[3].find(R"("line":4,"index":0,)"), std::string::npos);
+  EXPECT_NE(ls[4].find(R"("line":4,"index":1,)"), std::string::npos);
+  EXPECT_NE(ls[4].find("DUPLICATE_IN_REQUEST"), std::string::npos);
+  EXPECT_NE(ls[4].find(R"("error_code":30647)"), std::string::npos);
+}
+
+TEST(ValidateCli, ExitTwoOnMissingFileAndBadUsage) {
+  EXPECT_EQ(run("validate /nonexistent/file.ndjson").exit_code, 2);
+  EXPECT_EQ(run("validate --threads 0").exit_code, 2);
+  EXPECT_EQ(run("frobnicate").exit_code, 2);
+}
+
+TEST(ValidateCli, ThreadsKeepInputOrderAndSameOutput) {
+  auto gen = run("generate --count 3000 --seed 7 --array-ratio 0.2 --bulk-ratio 0.1");
+  ASSERT_EQ(gen.exit_code, 0);
+  auto one = run("validate", gen.out);
+  auto four = run("validate --threads 4", gen.out);
+  EXPECT_EQ(one.exit_code, 1);
+  EXPECT_EQ(four.exit_code, 1);
+  EXPECT_EQ(one.out, four.out);
+  EXPECT_GE(lines(one.out).size(), 3000u);
+}
+
+TEST(ValidateCli, OverlongLineIsRejectedAsTooLarge) {
+  auto r = run("validate --max-payload-bytes 200", std::string(500, ' ') + "{}\n" + good + "\n");
+  auto ls = lines(r.out);
+  ASSERT_EQ(ls.size(), 2u);
+  EXPECT_NE(ls[0].find("TOO_LARGE"), std::string::npos);
+  EXPECT_NE(ls[1].find("accepted"), std::string::npos);
+}
+
+TEST(ValidateCli, VersionNamesDataVersions) {
+  auto r = run("--version");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("libphonenumber"), std::string::npos);
+  EXPECT_NE(r.out.find("iso-codes"), std::string::npos);
+  EXPECT_NE(r.out.find("postal_codes.tsv"), std::string::npos);
+}
+
+}  // namespace

@@ -1,0 +1,200 @@
+#include "parse/payload_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace cg::parse {
+namespace {
+
+struct parsed {
+  bool ok{false};
+  std::vector<contact_fields> contacts;
+  reason err;
+};
+
+class PayloadParser : public ::testing::Test {
+ protected:
+  parsed run(std::string_view payload) {
+    parsed p;
+    p.ok = parser.parse(payload, p.contacts, p.err);
+    return p;
+  }
+  payload_parser parser{payload_limits{}};
+};
+
+TEST_F(PayloadParser, SingleObjectIsOneContactWithRawBytes) {
+  const std::string payload =
+      R"(  {"correlation_id":"0123456789abcdef0123456789abcdef","contact_id":"+14155552671",)"
+      R"("country_iso_code":"US","zip_code":"94107","name":{"first":"Ana"},"tags":[1,2.5e3,true,null]} )";
+  auto p = run(payload);
+  ASSERT_TRUE(p.ok) << p.err.note;
+  ASSERT_EQ(p.contacts.size(), 1u);
+  const auto& c = p.contacts[0];
+  EXPECT_EQ(c.index, 0u);
+  EXPECT_EQ(c.correlation_id.kind, field_kind::string);
+  EXPECT_EQ(c.correlation_id.text, "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(c.contact_id.text, "+14155552671");
+  EXPECT_EQ(c.country_iso_code.text, "US");
+  EXPECT_EQ(c.zip_code.text, "94107");
+  EXPECT_EQ(c.raw, payload.substr(2, payload.size() - 3));
+}
+
+TEST_F(PayloadParser, ArrayGivesContactsInOrderWithByteIdenticalRaw) {
+  const std::string a = R"({"correlation_id":"a","contact_id":"+1"})";
+  const std::string b = R"({ "x" : [ {"y":"}"} ] , "contact_id" : "+2" })";
+  const std::string payload = "[" + a + " ,\n " + b + "]";
+  auto p = run(payload);
+  ASSERT_TRUE(p.ok);
+  ASSERT_EQ(p.contacts.size(), 2u);
+  EXPECT_EQ(p.contacts[0].raw, a);
+  EXPECT_EQ(p.contacts[1].raw, b);
+  EXPECT_EQ(p.contacts[1].index, 1u);
+  EXPECT_EQ(p.contacts[1].contact_id.text, "+2");
+  EXPECT_EQ(p.contacts[1].correlation_id.kind, field_kind::absent);
+}
+
+TEST_F(PayloadParser, BulkRequestReadsContactsArray) {
+  const std::string c0 = R"({"contact_id":"+1"})";
+  const std::string c1 = R"({"contact_id":"+2"})";
+  auto p = run(R"({"request_id":"r1","contacts":[)" + c0 + "," + c1 + R"(],"zip_code":"x"})");
+  ASSERT_TRUE(p.ok);
+  ASSERT_EQ(p.contacts.size(), 2u);
+  EXPECT_EQ(p.contacts[0].raw, c0);
+  EXPECT_EQ(p.contacts[1].raw, c1);
+}
+
+TEST_F(PayloadParser, EscapedStringsAreUnescaped) {
+  auto p = run(R"({"contact_id":"\u002b1415","zip_code":"a\"b"})");
+  ASSERT_TRUE(p.ok);
+  EXPECT_EQ(p.contacts[0].contact_id.text, "+1415");
+  EXPECT_EQ(p.contacts[0].zip_code.text, "a\"b");
+}
+
+TEST_F(PayloadParser, WrongTypesAreFieldStatesNotMalformed) {
+  auto p = run(R"({"correlation_id":123,"contact_id":null,"country_iso_code":["US"],"zip_code":{"a":1}})");
+  ASSERT_TRUE(p.ok);
+  const auto& c = p.contacts[0];
+  EXPECT_EQ(c.correlation_id.kind, field_kind::wrong_type);
+  EXPECT_EQ(c.contact_id.kind, field_kind::wrong_type);
+  EXPECT_EQ(c.country_iso_code.kind, field_kind::wrong_type);
+  EXPECT_EQ(c.zip_code.kind, field_kind::wrong_type);
+}
+
+TEST_F(PayloadParser, BigNumbersAreValidJson) {
+  auto p = run(R"({"n":123456789012345678901234567890,"m":1e400,"k":-0.5E-3})");
+  EXPECT_TRUE(p.ok) << p.err.note;
+}
+
+TEST_F(PayloadParser, LeadingBomIsIgnored) {
+  auto p = run("\xEF\xBB\xBF{\"contact_id\":\"+1\"}");
+  ASSERT_TRUE(p.ok);
+  EXPECT_EQ(p.contacts[0].raw, "{\"contact_id\":\"+1\"}");
+}
+
+struct hostile_case {
+  std::string name;
+  std::string payload;
+  detail expected;
+  std::int64_t offset;  // -1: don't care
+};
+
+std::vector<hostile_case> hostile_corpus() {
+  std::vector<hostile_case> v = {
+      {"empty", "", detail::empty_payload, -1},
+      {"whitespace", " \t\r ", detail::empty_payload, -1},
+      {"truncated_object", R"({"contact_id":"+1)", detail::invalid_json, -1},
+      {"truncated_array", R"([{"contact_id":"+1"},)", detail::invalid_json, -1},
+      {"missing_colon", R"({"contact_id" "+1"})", detail::invalid_json, -1},
+      {"trailing_comma", R"({"contact_id":"+1",})", detail::invalid_json, -1},
+      {"trailing_garbage", R"({"contact_id":"+1"} x)", detail::invalid_json, -1},
+      {"two_documents", R"({"a":1}{"b":2})", detail::invalid_json, -1},
+      {"bad_literal", R"({"contact_id":"+1","x":nul})", detail::invalid_json, -1},
+      {"bad_number", R"({"contact_id":"+1","x":01})", detail::invalid_json, -1},
+      {"bad_escape", R"({"contact_id":"\x41"})", detail::invalid_json, -1},
+      {"invalid_utf8", "{\"zip_code\":\"ab\xff\"}", detail::invalid_utf8, 15},
+      {"invalid_utf8_in_key", "{\"k\xc3\":1}", detail::invalid_utf8, 3},
+      {"nul_inside_string", std::string("{\"zip_code\":\"a\0b\"}", 18), detail::invalid_json, -1},
+      {"nul_outside_string", std::string("{\"a\":1}\0", 8), detail::invalid_json, -1},
+      {"raw_newline_in_string", "{\"zip_code\":\"a\nb\"}", detail::invalid_json, -1},
+      {"root_string", R"("+14155552671")", detail::root_not_container, 0},
+      {"root_number", "42", detail::root_not_container, 0},
+      {"root_null", " null", detail::root_not_container, 1},
+      {"array_of_strings", R"(["+1"])", detail::element_not_object, 1},
+      {"array_with_null", R"([{"a":1}, null])", detail::element_not_object, 10},
+      {"empty_array", "[]", detail::no_contacts, 0},
+      {"empty_contacts", R"({"contacts":[]})", detail::no_contacts, 12},
+      {"contacts_not_array", R"({"contacts":{"contact_id":"+1"}})", detail::contacts_not_array, 12},
+      {"duplicate_contacts_key", R"({"contacts":[{}],"contacts":[{}]})", detail::duplicate_key, -1},
+      {"duplicate_known_key", R"({"contact_id":"+1","contact_id":"+2"})", detail::duplicate_key, 0},
+      {"bulk_element_not_object", R"({"contacts":[{"a":1},7]})", detail::element_not_object, 21},
+  };
+  // A root array's first element must be an object: that is the first problem found.
+  v.push_back({"deep_100k_root", std::string(100000, '[') + std::string(100000, ']'), detail::element_not_object, 1});
+  v.push_back({"deep_100k_in_contact", "[{\"x\":" + std::string(100000, '[') + std::string(100000, ']') + "}]",
+               detail::too_deep, -1});
+  std::string nested;
+  for (int i = 0; i < 100000; ++i) nested += "{\"a\":";
+  nested += "1" + std::string(100000, '}');
+  v.push_back({"deep_100k_objects", nested, detail::too_deep, -1});
+  v.push_back({"not_json_word", "not json", detail::invalid_json, 0});
+  v.push_back({"root_true_garbage", "true x", detail::invalid_json, 5});
+  v.push_back({"deep_in_contact", "{\"x\":" + std::string(40, '[') + std::string(40, ']') + "}", detail::too_deep, -1});
+  v.push_back({"string_10mb", "{\"zip_code\":\"" + std::string(10'000'000, 'a') + "\"}", detail::too_large, -1});
+  return v;
+}
+
+TEST_F(PayloadParser, HostileInputsGetPreciseMalformedReasons) {
+  for (const auto& hc : hostile_corpus()) {
+    SCOPED_TRACE(hc.name);
+    auto p = run(hc.payload);
+    EXPECT_FALSE(p.ok);
+    EXPECT_TRUE(p.contacts.empty());
+    EXPECT_EQ(p.err.code, reason_code::malformed_payload);
+    EXPECT_EQ(to_string(p.err.what), to_string(hc.expected));
+    if (hc.offset >= 0) {
+      EXPECT_EQ(p.err.byte_offset, hc.offset);
+    }
+  }
+}
+
+TEST_F(PayloadParser, ParserIsReusableAfterErrors) {
+  for (const auto& hc : hostile_corpus()) {
+    (void)run(hc.payload);
+    auto p = run(R"({"contact_id":"+1"})");
+    ASSERT_TRUE(p.ok) << "after " << hc.name;
+    EXPECT_EQ(p.contacts[0].contact_id.text, "+1");
+  }
+}
+
+TEST(PayloadParserLimits, TenMegabyteStringIsReadWhenTheLimitAllows) {
+  payload_parser parser(payload_limits{.max_payload_bytes = 20'000'000, .max_depth = 32, .max_contacts = 10});
+  const std::string big(10'000'000, 'a');
+  std::vector<contact_fields> out;
+  reason err;
+  ASSERT_TRUE(parser.parse("{\"zip_code\":\"" + big + "\"}", out, err));
+  EXPECT_EQ(out[0].zip_code.text.size(), big.size());
+}
+
+TEST(PayloadParserLimits, TooManyContactsIsMalformed) {
+  payload_parser parser(payload_limits{.max_payload_bytes = 1000, .max_depth = 32, .max_contacts = 2});
+  std::vector<contact_fields> out;
+  reason err;
+  EXPECT_TRUE(parser.parse("[{},{}]", out, err));
+  EXPECT_FALSE(parser.parse("[{},{},{}]", out, err));
+  EXPECT_EQ(err.what, detail::too_many_contacts);
+  EXPECT_EQ(err.byte_offset, 7);
+}
+
+TEST(PayloadParserLimits, DepthLimitCountsTheRootAsOne) {
+  payload_parser parser(payload_limits{.max_payload_bytes = 1000, .max_depth = 3, .max_contacts = 10});
+  std::vector<contact_fields> out;
+  reason err;
+  EXPECT_TRUE(parser.parse(R"([{"a":[1]}])", out, err));         // 3 levels
+  EXPECT_FALSE(parser.parse(R"([{"a":[[1]]}])", out, err));      // 4 levels
+  EXPECT_EQ(err.what, detail::too_deep);
+  EXPECT_EQ(err.byte_offset, 7);
+}
+
+}  // namespace
+}  // namespace cg::parse
