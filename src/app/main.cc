@@ -7,11 +7,13 @@
 #include <iostream>
 #include <thread>
 
+#include "app/kafka_cmds.h"
 #include "app/validate_cmd.h"
 #include "generate/corpus.h"
 #include "validate/countries.h"
 #include "validate/phone.h"
 #include "validate/postal_table.h"
+#include "config/config.h"
 
 #ifndef CG_VERSION
 #define CG_VERSION "0.0.0"
@@ -65,6 +67,46 @@ int main(int argc, char** argv) {
   generate->add_option("--bulk-ratio", gopts.bulk_ratio, "Share of payloads that are {\"contacts\":[...]} requests")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
 
+  cg::app::config_sources csrc;
+  auto add_config_opts = [&](CLI::App* cmd) {
+    cmd->add_option("-c,--config", csrc.file, "TOML configuration file")->check(CLI::ExistingFile);
+    cmd->add_option("--set", csrc.sets, "Set a configuration key: section.key=value (repeatable)");
+    cmd->add_option("-X", csrc.kafka_props, "librdkafka property for both clients: prop=value (repeatable)");
+    cmd->add_option_function<std::string>("-b,--brokers", [&](const std::string& b) { csrc.sets.push_back("kafka.brokers=" + b); },
+                                         "Bootstrap brokers (default: the embedded mock cluster)");
+    cmd->add_option_function<std::string>("-g,--group", [&](const std::string& g) { csrc.sets.push_back("kafka.group_id=" + g); },
+                                         "Consumer group id");
+  };
+  auto* run = app.add_subcommand("run", "Run the stream processor (embedded mock cluster when no brokers are set)");
+  add_config_opts(run);
+  std::size_t demo_count = 50000;
+  double demo_invalid = 0.2;
+  auto* demo = app.add_subcommand("demo", "Embedded cluster + generated stream + processor, with a live summary");
+  add_config_opts(demo);
+  demo->add_option("--count", demo_count, "Payloads to generate")->capture_default_str();
+  demo->add_option("--invalid-ratio", demo_invalid, "Share of invalid contacts")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  std::size_t pcount = 10000;
+  double prate = 0, pinvalid = 0.2, parray = 0, pbulk = 0;
+  std::uint64_t pseed = 42;
+  auto* produce = app.add_subcommand("produce", "Produce generated contacts to the input topic of any cluster");
+  add_config_opts(produce);
+  produce->add_option("--count", pcount, "Payloads to produce")->capture_default_str();
+  produce->add_option("--rate", prate, "Payloads per second (0: as fast as possible)")->capture_default_str();
+  produce->add_option("--invalid-ratio", pinvalid, "Share of invalid contacts")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  produce->add_option("--seed", pseed, "Random seed")->capture_default_str();
+  produce->add_option("--array-ratio", parray, "Share of array payloads")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  produce->add_option("--bulk-ratio", pbulk, "Share of bulk payloads")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  auto* topics = app.add_subcommand("topics", "Topic administration");
+  auto* topics_create = topics->add_subcommand("create", "Create the input, accepted and rejected topics (Admin API)");
+  topics->require_subcommand(1);
+  add_config_opts(topics_create);
+  topics_create->add_option_function<int>("--partitions", [&](int n) { csrc.sets.push_back("topics.partitions=" + std::to_string(n)); }, "Partitions per topic (default 6)");
+  topics_create->add_option_function<int>("--replication", [&](int n) { csrc.sets.push_back("topics.replication=" + std::to_string(n)); }, "Replication factor (default 1)");
+  auto* config_cmd = app.add_subcommand("config", "Configuration");
+  auto* config_check = config_cmd->add_subcommand("check", "Validate the configuration and print the effective one (secrets redacted)");
+  config_cmd->require_subcommand(1);
+  add_config_opts(config_check);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -78,6 +120,11 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*validate) return cg::app::run_validate(vopts);
+    if (*run) return cg::app::run_processor(csrc);
+    if (*demo) return cg::app::run_demo(csrc, demo_count, demo_invalid);
+    if (*produce) return cg::app::run_produce(csrc, pcount, prate, pinvalid, pseed, parray, pbulk);
+    if (*topics_create) return cg::app::run_topics_create(csrc);
+    if (*config_check) return cg::app::run_config_check(csrc);
     if (*generate) {
       if (gopts.array_ratio + gopts.bulk_ratio > 1.0) {
         std::fprintf(stderr, "contactgate generate: --array-ratio + --bulk-ratio must be at most 1\n");
@@ -98,8 +145,11 @@ int main(int argc, char** argv) {
     }
     std::cout << app.help();
     return 2;
+  } catch (const cg::config::config_error& e) {
+    std::fprintf(stderr, "contactgate: configuration error: %s\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "contactgate: %s\n", e.what());
-    return 2;
+    return 1;
   }
 }

@@ -51,18 +51,26 @@ bool check_correlation_id(const field_value& f, reason& out) noexcept {
   if (f.kind == field_kind::wrong_type) return out = field_reason(code, field, detail::wrong_type), true;
   const std::string_view s = f.text;
   if (s.size() == 32) {
-    int all = 0;  // branch-free scan; the position is searched only on failure
+    int all = 0;  // branch-free scan of the common case: 32 ASCII hex characters
     for (std::size_t i = 0; i < 32; ++i) all |= hex_value(s[i]);
     if (all >= 0) return false;
-    std::size_t i = 0;
-    while (hex_value(s[i]) >= 0) ++i;
+  }
+  // Lengths are in characters (code points), as a user counts them.
+  const long long chars = code_points(s);
+  if (chars == 32) {
+    long long pos = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if ((static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) continue;  // continuation byte
+      if (hex_value(s[i]) < 0) break;
+      ++pos;
+    }
     out = field_reason(code, field, detail::not_hex);
-    out.number = static_cast<long long>(i);
+    out.number = pos;
     return true;
   }
   if (is_hyphenated_uuid(s)) return out = field_reason(code, field, detail::hyphenated), true;
   out = field_reason(code, field, detail::wrong_length);
-  out.number = code_points(s);
+  out.number = chars;
   return true;
 }
 

@@ -49,6 +49,18 @@ TEST(CorrelationIdRule, WrongLengthCountsCharactersAndNotHexGivesPosition) {
   EXPECT_EQ(r.number, 15);
 }
 
+TEST(CorrelationIdRule, LengthIsCountedInCharactersNotBytes) {
+  reason r;
+  const std::string nonascii32 = std::string(31, '0') + "é";  // 32 characters, 33 bytes
+  ASSERT_TRUE(check_correlation_id(str(nonascii32), r));
+  EXPECT_EQ(r.what, detail::not_hex);
+  EXPECT_EQ(r.number, 31);
+  const std::string nonascii31 = std::string(30, '0') + "é";  // 31 characters, 32 bytes
+  ASSERT_TRUE(check_correlation_id(str(nonascii31), r));
+  EXPECT_EQ(r.what, detail::wrong_length);
+  EXPECT_EQ(r.number, 31);
+}
+
 TEST(CorrelationIdRule, KeyIsCaseInsensitive) {
   EXPECT_EQ(correlation_key_of("0123456789abcdef0123456789abcdef"),
             correlation_key_of("0123456789ABCDEF0123456789ABCDEF"));

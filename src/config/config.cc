@@ -1,0 +1,196 @@
+#include "config/config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <sstream>
+#include <thread>
+
+namespace cg::config {
+
+namespace {
+
+const std::vector<std::string> k_keys = {
+    "kafka.brokers",        "kafka.group_id",        "topics.input",          "topics.accepted",
+    "topics.rejected",      "topics.partitions",     "topics.replication",    "pipeline.workers",
+    "pipeline.max_in_flight", "pipeline.commit_interval_ms", "pipeline.shutdown_timeout_ms",
+    "pipeline.phone_validator", "limits.max_payload_bytes", "limits.max_depth", "limits.max_contacts"};
+
+constexpr std::string_view k_passthrough[] = {"kafka.common.", "kafka.consumer.", "kafka.producer."};
+
+bool is_passthrough(const std::string& key) {
+  return std::any_of(std::begin(k_passthrough), std::end(k_passthrough),
+                     [&](std::string_view p) { return key.size() > p.size() && key.compare(0, p.size(), p) == 0; });
+}
+
+std::string env_name(const std::string& key) {
+  std::string n = "CONTACTGATE_";
+  for (char c : key) n.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return n;
+}
+
+void flatten(const toml::table& t, const std::string& prefix, std::map<std::string, std::string>& out,
+             const std::string& path) {
+  for (const auto& [k, v] : t) {
+    const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (const auto* sub = v.as_table()) {
+      flatten(*sub, key, out, path);
+    } else if (const auto* s = v.as_string()) {
+      out[key] = s->get();
+    } else if (const auto* i = v.as_integer()) {
+      out[key] = std::to_string(i->get());
+    } else if (const auto* b = v.as_boolean()) {
+      out[key] = b->get() ? "true" : "false";
+    } else if (const auto* f = v.as_floating_point()) {
+      std::ostringstream os;
+      os << f->get();
+      out[key] = os.str();
+    } else {
+      throw config_error(path + ": " + key + ": arrays and dates are not supported values");
+    }
+  }
+}
+
+template <typename T>
+T parse_number(const std::string& key, const std::string& value, const std::string& source, T min, T max) {
+  T v{};
+  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || p != value.data() + value.size() || v < min || v > max) {
+    throw config_error(source + ": " + key + " = '" + value + "': expected a whole number from " + std::to_string(min) +
+                       " to " + std::to_string(max));
+  }
+  return v;
+}
+
+}  // namespace
+
+const std::vector<std::string>& known_keys() { return k_keys; }
+
+bool is_secret_key(const std::string& key) {
+  std::string k = key;
+  std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char* s : {"password", "secret", "sasl.oauthbearer.config", "ssl.key.pem", "ssl_key", "token",
+                        "sasl.jaas", "credential"}) {
+    if (k.find(s) != std::string::npos) return true;
+  }
+  return false;
+}
+
+layer read_toml_file(const std::string& path) {
+  layer l{path, {}};
+  try {
+    const toml::table t = toml::parse_file(path);
+    flatten(t, "", l.values, path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream os;
+    os << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
+    throw config_error(os.str());
+  }
+  return l;
+}
+
+layer read_environment() {
+  layer l{"environment", {}};
+  for (const auto& k : k_keys) {
+    if (const char* v = std::getenv(env_name(k).c_str())) l.values[k] = v;
+  }
+  return l;
+}
+
+layer read_assignments(const std::vector<std::string>& assignments, const std::string& source) {
+  layer l{source, {}};
+  for (const auto& a : assignments) {
+    const auto eq = a.find('=');
+    if (eq == std::string::npos || eq == 0) throw config_error(source + ": '" + a + "': expected key=value");
+    l.values[a.substr(0, eq)] = a.substr(eq + 1);
+  }
+  return l;
+}
+
+settings resolve(const std::vector<layer>& layers) {
+  settings s;
+  for (const layer& l : layers) {
+    for (const auto& [key, value] : l.values) {
+      const std::string& src = l.source;
+      if (is_passthrough(key)) {
+        const auto dot = key.find('.', 6);  // after "kafka."
+        const std::string section = key.substr(6, dot - 6), prop = key.substr(dot + 1);
+        auto& m = section == "common" ? s.kafka_common : section == "consumer" ? s.kafka_consumer : s.kafka_producer;
+        m[prop] = value;
+      } else if (key == "kafka.brokers") {
+        s.brokers = value;
+      } else if (key == "kafka.group_id") {
+        if (value.empty()) throw config_error(src + ": kafka.group_id must not be empty");
+        s.group_id = value;
+      } else if (key == "topics.input" || key == "topics.accepted" || key == "topics.rejected") {
+        if (value.empty() || value.size() > 249) throw config_error(src + ": " + key + ": a topic name has 1 to 249 characters");
+        (key == "topics.input" ? s.input_topic : key == "topics.accepted" ? s.accepted_topic : s.rejected_topic) = value;
+      } else if (key == "topics.partitions") {
+        s.topic_partitions = parse_number<int>(key, value, src, 1, 10000);
+      } else if (key == "topics.replication") {
+        s.topic_replication = parse_number<int>(key, value, src, 1, 32);
+      } else if (key == "pipeline.workers") {
+        s.workers = parse_number<unsigned>(key, value, src, 0, 256);
+      } else if (key == "pipeline.max_in_flight") {
+        s.max_in_flight = parse_number<std::size_t>(key, value, src, 1, 10'000'000);
+      } else if (key == "pipeline.commit_interval_ms") {
+        s.commit_interval = std::chrono::milliseconds(parse_number<long>(key, value, src, 1, 3'600'000));
+      } else if (key == "pipeline.shutdown_timeout_ms") {
+        s.shutdown_timeout = std::chrono::milliseconds(parse_number<long>(key, value, src, 0, 3'600'000));
+      } else if (key == "pipeline.phone_validator") {
+        if (value != "reference") throw config_error(src + ": pipeline.phone_validator = '" + value + "': expected reference");
+        s.phone_validator = value;
+      } else if (key == "limits.max_payload_bytes") {
+        s.limits.max_payload_bytes = parse_number<std::size_t>(key, value, src, 2, std::size_t{1} << 30);
+      } else if (key == "limits.max_depth") {
+        s.limits.max_depth = parse_number<std::size_t>(key, value, src, 2, 4096);
+      } else if (key == "limits.max_contacts") {
+        s.limits.max_contacts = parse_number<std::size_t>(key, value, src, 1, 10'000'000);
+      } else {
+        std::string known;
+        for (const auto& k : k_keys) known += "\n  " + k;
+        throw config_error(src + ": unknown key '" + key +
+                           "'. Known keys:" + known + "\n  kafka.common.*, kafka.consumer.*, kafka.producer.* (librdkafka properties)");
+      }
+    }
+  }
+  if (s.workers == 0) s.workers = std::max(1u, std::thread::hardware_concurrency());
+  if (s.input_topic == s.accepted_topic || s.input_topic == s.rejected_topic || s.accepted_topic == s.rejected_topic) {
+    throw config_error("topics.input, topics.accepted and topics.rejected must be three different topics");
+  }
+  return s;
+}
+
+std::string to_toml(const settings& s) {
+  toml::table root;
+  auto kafka = toml::table{{"brokers", s.brokers.empty() ? std::string("") : s.brokers}, {"group_id", s.group_id}};
+  auto section = [](const std::map<std::string, std::string>& m) {
+    toml::table t;
+    for (const auto& [k, v] : m) t.insert(k, is_secret_key(k) ? std::string("<redacted>") : v);
+    return t;
+  };
+  kafka.insert("common", section(s.kafka_common));
+  kafka.insert("consumer", section(s.kafka_consumer));
+  kafka.insert("producer", section(s.kafka_producer));
+  root.insert("kafka", std::move(kafka));
+  root.insert("topics", toml::table{{"input", s.input_topic},
+                                    {"accepted", s.accepted_topic},
+                                    {"rejected", s.rejected_topic},
+                                    {"partitions", s.topic_partitions},
+                                    {"replication", s.topic_replication}});
+  root.insert("pipeline", toml::table{{"workers", static_cast<int64_t>(s.workers)},
+                                      {"max_in_flight", static_cast<int64_t>(s.max_in_flight)},
+                                      {"commit_interval_ms", static_cast<int64_t>(s.commit_interval.count())},
+                                      {"shutdown_timeout_ms", static_cast<int64_t>(s.shutdown_timeout.count())},
+                                      {"phone_validator", s.phone_validator}});
+  root.insert("limits", toml::table{{"max_payload_bytes", static_cast<int64_t>(s.limits.max_payload_bytes)},
+                                    {"max_depth", static_cast<int64_t>(s.limits.max_depth)},
+                                    {"max_contacts", static_cast<int64_t>(s.limits.max_contacts)}});
+  std::ostringstream os;
+  os << toml::toml_formatter(root) << "\n";
+  return os.str();
+}
+
+}  // namespace cg::config

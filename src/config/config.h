@@ -1,0 +1,76 @@
+#pragma once
+/// contactgate's configuration: defaults, then a TOML file, then CONTACTGATE_* environment
+/// variables, then command-line flags (each later source overrides the earlier ones).
+///
+/// Built once at start on the main thread; read-only afterwards (safe to share).
+/// Errors: load() throws config_error with a message naming the key and the source;
+/// unknown keys and bad values are errors, never ignored.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/limits.h"
+
+namespace cg::config {
+
+struct config_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class guarantee { at_least_once };
+
+struct settings {
+  // [kafka]
+  std::string brokers;  ///< empty: start librdkafka's in-process mock cluster
+  std::string group_id{"contactgate"};
+  std::map<std::string, std::string> kafka_common;    ///< [kafka.common]: both clients
+  std::map<std::string, std::string> kafka_consumer;  ///< [kafka.consumer]
+  std::map<std::string, std::string> kafka_producer;  ///< [kafka.producer]
+  // [topics]
+  std::string input_topic{"contacts.upsert"};
+  std::string accepted_topic{"contacts.accepted"};
+  std::string rejected_topic{"contacts.rejected"};
+  int topic_partitions{6};          ///< for `topics create` and the embedded cluster
+  int topic_replication{1};
+  // [pipeline]
+  unsigned workers{0};  ///< 0: one per core
+  std::size_t max_in_flight{20000};  ///< consumed but not yet committed-safe messages
+  std::chrono::milliseconds commit_interval{500};
+  std::chrono::milliseconds shutdown_timeout{15000};
+  std::string phone_validator{"reference"};
+  // [limits]
+  payload_limits limits{};
+};
+
+/// One source of raw "section.key" = value pairs (file, env or flags), for error messages.
+struct layer {
+  std::string source;  ///< e.g. "contactgate.toml", "environment", "command line"
+  std::map<std::string, std::string> values;
+};
+
+/// Reads a TOML file into a layer. Throws config_error on syntax errors (with line).
+[[nodiscard]] layer read_toml_file(const std::string& path);
+
+/// CONTACTGATE_<SECTION>_<KEY> variables for the known keys (e.g. CONTACTGATE_KAFKA_BROKERS).
+[[nodiscard]] layer read_environment();
+
+/// Parses "section.key=value" strings (the --set / -X flags).
+[[nodiscard]] layer read_assignments(const std::vector<std::string>& assignments, const std::string& source);
+
+/// Applies the layers in order over the defaults. Throws config_error on unknown keys or
+/// bad values, naming the key and its source.
+[[nodiscard]] settings resolve(const std::vector<layer>& layers);
+
+/// The effective configuration as TOML, with secrets (passwords, keys, tokens) redacted.
+[[nodiscard]] std::string to_toml(const settings& s);
+
+/// True for librdkafka property names that hold secrets.
+[[nodiscard]] bool is_secret_key(const std::string& key);
+
+/// The known keys with their environment variable names (for docs and errors).
+[[nodiscard]] const std::vector<std::string>& known_keys();
+
+}  // namespace cg::config

@@ -1,0 +1,79 @@
+#pragma once
+/// The records contactgate writes: one per accepted contact (the contact's exact bytes)
+/// and one per rejected contact or malformed payload (a JSON rejection record), with
+/// headers so consumers can route and filter without parsing values.
+///
+/// Pure functions, no Kafka dependency: the pipeline hands the results to its producer.
+/// Thread-safety: safe from any thread; `validator_info` is immutable after creation.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/outcome.h"
+
+namespace cg::emit {
+
+struct header {
+  std::string name;
+  std::string value;
+};
+
+enum class destination : std::uint8_t { accepted, rejected };
+
+struct out_message {
+  destination dest{destination::accepted};
+  bool has_key{false};
+  std::string key;
+  std::string value;
+  std::vector<header> headers;
+  reason_list reasons{};  ///< rejected contacts (for metrics); malformed: the one reason
+  bool malformed{false};
+};
+
+/// Where the input came from.
+struct source_info {
+  std::string_view topic;
+  std::int32_t partition{-1};
+  std::int64_t offset{-1};
+  std::int64_t timestamp_ms{-1};  ///< -1: not available
+  bool has_key{false};
+  std::string_view key;
+};
+
+/// The versions of the code and data that judged a record (written into rejections).
+struct validator_info {
+  std::string version;
+  std::string phone_data;
+  std::string country_data;
+  std::string postal_data;
+  std::string json;  ///< pre-rendered {"version":..,...}
+};
+[[nodiscard]] validator_info make_validator_info(std::string version, std::string phone_data, std::string country_data,
+                                                 std::string postal_data);
+
+/// Appends the outputs of one input message to `out`, one per contact (in payload order),
+/// or one for a malformed payload. `raw_payload` is the message value as received.
+void build_outputs(const payload_outcome& outcome, std::string_view raw_payload, const source_info& src,
+                   const validator_info& info, std::int64_t now_ms, std::vector<out_message>& out);
+
+/// "2026-11-27T18:00:00.123Z"
+[[nodiscard]] std::string iso8601_utc(std::int64_t ms);
+
+/// Standard base64 (RFC 4648, with padding).
+[[nodiscard]] std::string base64(std::string_view bytes);
+
+/// Masks a phone number for logs: keeps '+', the first 4 and the last 2 digits
+/// ("+14155552671" -> "+1415*****71"); short strings are fully masked.
+[[nodiscard]] std::string mask_phone(std::string_view s);
+
+/// Header names.
+inline constexpr std::string_view h_source_topic = "contactgate.source.topic";
+inline constexpr std::string_view h_source_partition = "contactgate.source.partition";
+inline constexpr std::string_view h_source_offset = "contactgate.source.offset";
+inline constexpr std::string_view h_source_index = "contactgate.source.index";
+inline constexpr std::string_view h_correlation_id = "contactgate.correlation_id";
+inline constexpr std::string_view h_error_code = "contactgate.error.code";
+inline constexpr std::string_view h_error_reasons = "contactgate.error.reasons";
+
+}  // namespace cg::emit

@@ -1,0 +1,141 @@
+#include "pipeline/kafka.h"
+
+#include <librdkafka/rdkafka_mock.h>
+
+#include <chrono>
+
+namespace cg::pipeline {
+
+namespace {
+
+void set(rd_kafka_conf_t* conf, const std::string& k, const std::string& v, const char* section) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+    rd_kafka_conf_destroy(conf);
+    throw kafka_error(std::string("kafka ") + section + " property '" + k + "': " + err);
+  }
+}
+
+}  // namespace
+
+std::int64_t now_ms() noexcept {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+rd_kafka_conf_t* make_conf(const config::settings& s, const std::string& bootstrap, client_kind kind) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  set(conf, "bootstrap.servers", bootstrap, "default");
+  set(conf, "client.id", "contactgate", "default");
+  if (kind == client_kind::consumer) {
+    set(conf, "group.id", s.group_id, "default");
+    set(conf, "enable.auto.commit", "false", "default");
+    set(conf, "enable.auto.offset.store", "false", "default");
+    set(conf, "auto.offset.reset", "earliest", "default");
+    set(conf, "partition.assignment.strategy", "cooperative-sticky", "default");
+    // librdkafka 2.0.2 stalls ~1 s whenever its local queue refills (issue #2879); a deep
+    // queue avoids that. Memory stays bounded by queued.max.messages.kbytes.
+    set(conf, "queued.min.messages", "1000000", "default");
+    set(conf, "queued.max.messages.kbytes", "65536", "default");
+    set(conf, "enable.partition.eof", "false", "default");
+  } else if (kind == client_kind::producer) {
+    set(conf, "enable.idempotence", "true", "default");
+    set(conf, "acks", "all", "default");
+    set(conf, "linger.ms", "5", "default");
+    set(conf, "batch.num.messages", "10000", "default");
+    set(conf, "compression.type", "lz4", "default");
+  }
+  for (const auto& [k, v] : s.kafka_common) set(conf, k, v, "[kafka.common]");
+  if (kind == client_kind::consumer) {
+    for (const auto& [k, v] : s.kafka_consumer) set(conf, k, v, "[kafka.consumer]");
+  } else if (kind == client_kind::producer) {
+    for (const auto& [k, v] : s.kafka_producer) set(conf, k, v, "[kafka.producer]");
+  }
+  return conf;
+}
+
+mock_cluster::mock_cluster(int brokers) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk == nullptr) throw kafka_error(std::string("cannot start the embedded cluster: ") + err);
+  _host.reset(rk);
+  _cluster = rd_kafka_mock_cluster_new(rk, brokers);
+  if (_cluster == nullptr) throw kafka_error("cannot start librdkafka's mock cluster");
+  _bootstrap = rd_kafka_mock_cluster_bootstraps(_cluster);
+}
+
+mock_cluster::~mock_cluster() {
+  if (_cluster) rd_kafka_mock_cluster_destroy(_cluster);
+}
+
+void mock_cluster::create_topic(const std::string& name, int partitions) {
+  const rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(_cluster, name.c_str(), partitions, 1);
+  if (e) throw kafka_error("mock cluster: cannot create topic " + name + ": " + rd_kafka_err2str(e));
+}
+
+void create_topics(const config::settings& s, const std::string& bootstrap, const std::vector<std::string>& topics,
+                   int partitions, int replication, std::vector<std::string>* created) {
+  char err[512];
+  rd_kafka_conf_t* conf = make_conf(s, bootstrap, client_kind::admin);
+  rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (raw == nullptr) throw kafka_error(std::string("cannot create admin client: ") + err);
+  rk_ptr rk(raw);
+  std::vector<rd_kafka_NewTopic_t*> nts;
+  for (const auto& t : topics) {
+    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(t.c_str(), partitions, replication, err, sizeof err);
+    if (nt == nullptr) throw kafka_error("topic " + t + ": " + err);
+    nts.push_back(nt);
+  }
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk.get());
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(opts, 30000, err, sizeof err);
+  rd_kafka_AdminOptions_set_request_timeout(opts, 30000, err, sizeof err);
+  rd_kafka_CreateTopics(rk.get(), nts.data(), nts.size(), opts, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 60000);
+  std::string failure;
+  if (ev == nullptr) {
+    failure = "timed out waiting for the brokers at " + bootstrap;
+  } else if (rd_kafka_event_error(ev)) {
+    failure = rd_kafka_event_error_string(ev);
+  } else {
+    const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
+    size_t n = 0;
+    const rd_kafka_topic_result_t** trs = rd_kafka_CreateTopics_result_topics(res, &n);
+    for (size_t i = 0; i < n; ++i) {
+      const rd_kafka_resp_err_t e = rd_kafka_topic_result_error(trs[i]);
+      if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (created) created->push_back(rd_kafka_topic_result_name(trs[i]));
+      } else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        failure += std::string(failure.empty() ? "" : "; ") + rd_kafka_topic_result_name(trs[i]) + ": " +
+                   (rd_kafka_topic_result_error_string(trs[i]) ? rd_kafka_topic_result_error_string(trs[i])
+                                                                : rd_kafka_err2str(e));
+      }
+    }
+  }
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_AdminOptions_destroy(opts);
+  rd_kafka_queue_destroy(q);
+  for (auto* nt : nts) rd_kafka_NewTopic_destroy(nt);
+  if (!failure.empty()) throw kafka_error("creating topics failed: " + failure);
+}
+
+bool is_fatal(rd_kafka_resp_err_t err) noexcept {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__FATAL:
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR__SSL:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace cg::pipeline

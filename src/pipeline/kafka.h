@@ -1,0 +1,62 @@
+#pragma once
+/// librdkafka boundary helpers: configuration objects from settings, the embedded mock
+/// cluster, topic creation through the Admin API, and error classification.
+///
+/// Errors: start-up helpers throw kafka_error with a message that says what to fix.
+#include <librdkafka/rdkafka.h>
+
+struct rd_kafka_mock_cluster_s;
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace cg::pipeline {
+
+struct kafka_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct rk_deleter {
+  void operator()(rd_kafka_t* rk) const noexcept { rd_kafka_destroy(rk); }
+};
+using rk_ptr = std::unique_ptr<rd_kafka_t, rk_deleter>;
+
+enum class client_kind { consumer, producer, admin };
+
+/// A librdkafka configuration: contactgate's defaults, then [kafka.common], then the
+/// section of this client kind. Throws kafka_error naming a property librdkafka refuses.
+[[nodiscard]] rd_kafka_conf_t* make_conf(const config::settings& s, const std::string& bootstrap, client_kind kind);
+
+/// librdkafka's in-process mock cluster (for the embedded default and fast tests).
+/// Lives as long as this object; other processes can connect to bootstrap().
+class mock_cluster {
+ public:
+  explicit mock_cluster(int brokers = 1);
+  ~mock_cluster();
+  mock_cluster(const mock_cluster&) = delete;
+  mock_cluster& operator=(const mock_cluster&) = delete;
+  [[nodiscard]] const std::string& bootstrap() const noexcept { return _bootstrap; }
+  void create_topic(const std::string& name, int partitions);
+
+ private:
+  rk_ptr _host;
+  ::rd_kafka_mock_cluster_s* _cluster{nullptr};
+  std::string _bootstrap;
+};
+
+/// Creates topics with the Admin API; existing topics are left as they are. Throws
+/// kafka_error on any other failure.
+void create_topics(const config::settings& s, const std::string& bootstrap, const std::vector<std::string>& topics,
+                   int partitions, int replication, std::vector<std::string>* created = nullptr);
+
+/// Errors after which retrying cannot help: configuration, authentication, authorization.
+[[nodiscard]] bool is_fatal(rd_kafka_resp_err_t err) noexcept;
+
+/// Milliseconds since the Unix epoch.
+[[nodiscard]] std::int64_t now_ms() noexcept;
+
+}  // namespace cg::pipeline

@@ -1,0 +1,13 @@
+#pragma once
+/// Minimal structured logging to stderr (one JSON object per line), safe from any thread.
+/// Never pass payload contents: phone numbers are personal data (see emit::mask_phone).
+#include <string_view>
+
+namespace cg::pipeline {
+
+enum class level { debug, info, warn, error };
+
+void log(level lv, std::string_view msg);
+void set_log_level(level min);
+
+}  // namespace cg::pipeline

@@ -1,0 +1,563 @@
+#include "pipeline/processor.h"
+
+#include <concurrentqueue/blockingconcurrentqueue.h>
+
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include "pipeline/kafka.h"
+#include "pipeline/log.h"
+
+namespace cg::pipeline {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct partition_state;
+
+// One input message on its way through the pipeline. Created and destroyed on the main
+// thread (or by the delivery callback for orphans, also on the main thread); a worker
+// writes `outputs` and then publishes them with `ready`.
+struct job {
+  rd_kafka_message_t* msg{nullptr};
+  partition_state* part{nullptr};
+  std::int64_t offset{-1};
+  std::vector<emit::out_message> outputs;
+  std::atomic<bool> ready{false};
+  int pending{0};  // outputs produced but not yet acknowledged
+  bool emitted{false};
+  bool failed{false};
+  bool orphan{false};  // its partition was released while deliveries were pending
+  ~job() {
+    if (msg) rd_kafka_message_destroy(msg);
+  }
+};
+
+struct partition_state {
+  std::int32_t partition{-1};
+  std::deque<job*> inflight;  // consume order
+  std::size_t emitted{0};     // jobs at the front that have been produced
+  std::int64_t next_commit{-1};
+  std::int64_t committed{-1};
+  bool stuck{false};
+};
+
+}  // namespace
+
+struct processor::impl {
+  impl(const config::settings& s, std::string bootstrap_, const validate::rule_set& rules_,
+       const emit::validator_info& info_, stats& st_)
+      : cfg(s), bootstrap(std::move(bootstrap_)), rules(rules_), info(info_), st(st_), queue(s.max_in_flight + 2048) {}
+
+  const config::settings& cfg;
+  std::string bootstrap;
+  const validate::rule_set& rules;
+  const emit::validator_info& info;
+  stats& st;
+
+  rk_ptr producer, consumer;
+  rd_kafka_topic_t* accepted_topic{nullptr};
+  rd_kafka_topic_t* rejected_topic{nullptr};
+  rd_kafka_queue_t* consumer_queue{nullptr};
+
+  moodycamel::BlockingConcurrentQueue<job*> queue;
+  std::vector<std::thread> workers;
+  std::atomic<bool> workers_stop{false};
+
+  std::map<std::int32_t, partition_state> parts;
+  std::size_t in_flight{0};
+  bool paused{false};
+  std::string fatal;
+  clock_type::time_point last_commit = clock_type::now();
+  clock_type::time_point last_transport_log{};
+
+  // ---- callbacks (all invoked on the main thread, inside poll/consume calls) ----
+
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto* self = static_cast<impl*>(opaque);
+    auto* j = static_cast<job*>(m->_private);
+    if (m->err) {
+      j->failed = true;
+      self->st.delivery_errors.fetch_add(1, std::memory_order_relaxed);
+      log(level::error, std::string("delivery failed for the output of input partition ") +
+                            std::to_string(j->part ? j->part->partition : -1) + " offset " + std::to_string(j->offset) +
+                            ": " + rd_kafka_err2str(m->err));
+    } else {
+      self->st.outputs_delivered.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (--j->pending == 0 && j->orphan) {
+      delete j;
+      --self->in_flight;
+    }
+  }
+
+  static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<impl*>(opaque);
+    const auto e = static_cast<rd_kafka_resp_err_t>(err);
+    if (e == RD_KAFKA_RESP_ERR__FATAL) {
+      char buf[512];
+      rd_kafka_fatal_error(rk, buf, sizeof buf);
+      self->fatal = std::string("fatal Kafka error: ") + buf;
+      return;
+    }
+    if (is_fatal(e)) {
+      self->fatal = std::string("Kafka error that retrying cannot fix: ") + rd_kafka_err2name(e) + ": " + reason +
+                    " (check kafka.common security settings and ACLs)";
+      return;
+    }
+    const auto now = clock_type::now();
+    if (e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || e == RD_KAFKA_RESP_ERR__TRANSPORT ||
+        e == RD_KAFKA_RESP_ERR__RESOLVE) {
+      if (now - self->last_transport_log < std::chrono::seconds(10)) return;
+      self->last_transport_log = now;
+      log(level::warn, "cannot reach Kafka at " + self->bootstrap + " (" + reason + "); retrying");
+      return;
+    }
+    log(level::warn, std::string("Kafka: ") + rd_kafka_err2name(e) + ": " + reason);
+  }
+
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list,
+                           void* opaque) {
+    auto* self = static_cast<impl*>(opaque);
+    self->st.rebalances.fetch_add(1, std::memory_order_relaxed);
+    const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      std::string names;
+      for (int i = 0; i < list->cnt; ++i) {
+        auto& p = self->parts[list->elems[i].partition];
+        p = partition_state{};
+        p.partition = list->elems[i].partition;
+        names += (names.empty() ? "" : ",") + std::to_string(p.partition);
+      }
+      log(level::info, "assigned partitions [" + names + "] of " + self->cfg.input_topic);
+      if (cooperative) {
+        if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, list)) {
+          log(level::error, std::string("incremental assign failed: ") + rd_kafka_error_string(e));
+          rd_kafka_error_destroy(e);
+        }
+      } else {
+        rd_kafka_assign(rk, list);
+      }
+      if (self->paused) rd_kafka_pause_partitions(rk, list);
+    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+      self->release(list);
+      if (cooperative) {
+        if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, list)) {
+          log(level::error, std::string("incremental unassign failed: ") + rd_kafka_error_string(e));
+          rd_kafka_error_destroy(e);
+        }
+      } else {
+        rd_kafka_assign(rk, nullptr);
+      }
+    } else {
+      log(level::error, std::string("rebalance error: ") + rd_kafka_err2str(err));
+      self->release(list);
+      rd_kafka_assign(rk, nullptr);
+    }
+  }
+
+  // ---- worker side ----
+
+  void worker_main() {
+    validate::payload_validator validator(rules, cfg.limits);
+    payload_outcome outcome;
+    job* j = nullptr;
+    std::uint64_t rejections = 0;
+    while (!workers_stop.load(std::memory_order_acquire)) {
+      if (!queue.wait_dequeue_timed(j, std::chrono::milliseconds(50))) continue;
+      const rd_kafka_message_t* m = j->msg;
+      const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+      validator.validate(payload, outcome);
+      rd_kafka_timestamp_type_t tstype;
+      const std::int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+      emit::source_info src;
+      src.topic = cfg.input_topic;
+      src.partition = m->partition;
+      src.offset = m->offset;
+      src.timestamp_ms = tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
+      src.has_key = m->key != nullptr;
+      if (src.has_key) src.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+      emit::build_outputs(outcome, payload, src, info, now_ms(), j->outputs);
+      for (const auto& o : j->outputs) {
+        if (o.dest == emit::destination::accepted) {
+          st.contacts_accepted.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        (o.malformed ? st.payloads_malformed : st.contacts_rejected).fetch_add(1, std::memory_order_relaxed);
+        for (const reason& r : o.reasons) st.count_reason(r.code, r.what);
+        if ((rejections++ & 255) == 0) {  // sample: no payload content, so nothing personal
+          std::string line = "partition " + std::to_string(m->partition) + " offset " + std::to_string(m->offset);
+          for (const auto& h : o.headers) {
+            if (h.name == emit::h_error_reasons) line += " reasons=" + h.value;
+            if (h.name == emit::h_correlation_id) line += " correlation_id=" + h.value;
+          }
+          st.remember_rejection(std::move(line));
+        }
+      }
+      j->ready.store(true, std::memory_order_release);
+    }
+  }
+
+  // ---- main thread ----
+
+  void produce_job(job* j) {
+    j->pending = static_cast<int>(j->outputs.size());
+    j->emitted = true;
+    for (auto& o : j->outputs) {
+      rd_kafka_headers_t* hs = rd_kafka_headers_new(o.headers.size());
+      for (const auto& h : o.headers) {
+        rd_kafka_header_add(hs, h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
+                            static_cast<ssize_t>(h.value.size()));
+      }
+      rd_kafka_topic_t* topic = o.dest == emit::destination::accepted ? accepted_topic : rejected_topic;
+      while (true) {
+        const rd_kafka_resp_err_t e = rd_kafka_producev(
+            producer.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_VALUE(o.value.data(), o.value.size()),
+            RD_KAFKA_V_KEY(o.has_key ? o.key.data() : nullptr, o.has_key ? o.key.size() : 0),
+            RD_KAFKA_V_HEADERS(hs), RD_KAFKA_V_OPAQUE(j), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+          rd_kafka_poll(producer.get(), 10);
+          continue;
+        }
+        rd_kafka_headers_destroy(hs);
+        j->failed = true;
+        --j->pending;
+        st.delivery_errors.fetch_add(1, std::memory_order_relaxed);
+        log(level::error, "cannot produce the output of input partition " + std::to_string(j->part->partition) +
+                              " offset " + std::to_string(j->offset) + " (" + std::to_string(o.value.size()) +
+                              " bytes): " + rd_kafka_err2str(e));
+        break;
+      }
+    }
+    j->outputs.clear();
+    j->outputs.shrink_to_fit();
+  }
+
+  void emit_ready(partition_state& p) {
+    while (p.emitted < p.inflight.size()) {
+      job* j = p.inflight[p.emitted];
+      if (!j->ready.load(std::memory_order_acquire)) break;
+      produce_job(j);
+      ++p.emitted;
+    }
+  }
+
+  void retire(partition_state& p) {
+    while (!p.inflight.empty()) {
+      job* j = p.inflight.front();
+      if (!j->emitted || j->pending > 0) break;
+      if (j->failed) {
+        if (!p.stuck) {
+          p.stuck = true;
+          log(level::error, "partition " + std::to_string(p.partition) + " of " + cfg.input_topic +
+                                " is stopped at offset " + std::to_string(j->offset) +
+                                ": its output could not be delivered; nothing past it will be committed. Fix the "
+                                "cause (see the delivery error above) and restart contactgate.");
+          pause_one(p.partition);
+        }
+        break;
+      }
+      p.next_commit = j->offset + 1;
+      p.inflight.pop_front();
+      --p.emitted;
+      delete j;
+      --in_flight;
+      st.messages_committed.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  void pause_one(std::int32_t partition) {
+    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, cfg.input_topic.c_str(), partition);
+    rd_kafka_pause_partitions(consumer.get(), l);
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+
+  // Commits next_commit of the given partitions (all when null) that moved.
+  void commit(bool sync, const rd_kafka_topic_partition_list_t* only = nullptr) {
+    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
+    for (auto& [id, p] : parts) {
+      if (only) {
+        bool listed = false;
+        for (int i = 0; i < only->cnt; ++i) listed |= only->elems[i].partition == id;
+        if (!listed) continue;
+      }
+      if (p.next_commit > p.committed) {
+        rd_kafka_topic_partition_list_add(l, cfg.input_topic.c_str(), id)->offset = p.next_commit;
+      }
+    }
+    if (l->cnt > 0) {
+      const rd_kafka_resp_err_t e = rd_kafka_commit(consumer.get(), l, sync ? 0 : 1);
+      if (e) {
+        log(level::warn, std::string("offset commit failed: ") + rd_kafka_err2str(e));
+      } else {
+        for (int i = 0; i < l->cnt; ++i) parts[l->elems[i].partition].committed = l->elems[i].offset;
+        st.commits.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    last_commit = clock_type::now();
+  }
+
+  void backpressure() {
+    const std::size_t high = cfg.max_in_flight, low = cfg.max_in_flight / 2;
+    if (!paused && in_flight >= high) {
+      set_paused(true);
+    } else if (paused && in_flight <= low) {
+      set_paused(false);
+    }
+  }
+
+  void set_paused(bool pause) {
+    rd_kafka_topic_partition_list_t* l = nullptr;
+    if (rd_kafka_assignment(consumer.get(), &l) != RD_KAFKA_RESP_ERR_NO_ERROR || l == nullptr) return;
+    if (pause) {
+      rd_kafka_pause_partitions(consumer.get(), l);
+    } else {
+      // Stuck partitions stay paused.
+      rd_kafka_topic_partition_list_t* r = rd_kafka_topic_partition_list_new(l->cnt);
+      for (int i = 0; i < l->cnt; ++i) {
+        auto it = parts.find(l->elems[i].partition);
+        if (it == parts.end() || !it->second.stuck) rd_kafka_topic_partition_list_add(r, l->elems[i].topic, l->elems[i].partition);
+      }
+      rd_kafka_resume_partitions(consumer.get(), r);
+      rd_kafka_topic_partition_list_destroy(r);
+    }
+    st.paused_partitions.store(pause ? static_cast<std::uint64_t>(l->cnt) : 0, std::memory_order_relaxed);
+    rd_kafka_topic_partition_list_destroy(l);
+    paused = pause;
+  }
+
+  void pump(bool allow_commit = true) {
+    for (auto& [id, p] : parts) emit_ready(p);
+    rd_kafka_poll(producer.get(), 0);
+    for (auto& [id, p] : parts) retire(p);
+    if (allow_commit && clock_type::now() - last_commit >= cfg.commit_interval) commit(false);
+    backpressure();
+  }
+
+  bool pending_work() const {
+    for (const auto& [id, p] : parts) {
+      if (p.emitted < p.inflight.size()) return true;
+    }
+    return false;
+  }
+
+  // Finishes (within the shutdown timeout) the work of the listed partitions, commits
+  // what is safe, and abandons the rest: the next owner re-consumes it.
+  void release(const rd_kafka_topic_partition_list_t* list) {
+    const auto deadline = clock_type::now() + cfg.shutdown_timeout;
+    auto busy = [&] {
+      for (int i = 0; i < list->cnt; ++i) {
+        auto it = parts.find(list->elems[i].partition);
+        if (it != parts.end() && !it->second.stuck && !it->second.inflight.empty()) return true;
+      }
+      return false;
+    };
+    while (busy() && clock_type::now() < deadline) {
+      pump(false);
+      rd_kafka_poll(producer.get(), 2);
+    }
+    commit(true, list);
+    std::size_t abandoned = 0;
+    for (int i = 0; i < list->cnt; ++i) {
+      auto it = parts.find(list->elems[i].partition);
+      if (it == parts.end()) continue;
+      for (job* j : it->second.inflight) {
+        while (!j->ready.load(std::memory_order_acquire)) std::this_thread::yield();  // a worker holds it
+        ++abandoned;
+        j->part = nullptr;
+        if (j->pending > 0) {
+          j->orphan = true;  // the delivery callback frees it
+        } else {
+          delete j;
+          --in_flight;
+        }
+      }
+      parts.erase(it);
+    }
+    if (abandoned > 0) {
+      log(level::warn, std::to_string(abandoned) +
+                           " in-flight messages of released partitions were not committed; their next owner "
+                           "processes them again");
+    }
+  }
+
+  bool wait_for_topics(const std::atomic<bool>& stop) {
+    while (!stop.load()) {
+      const rd_kafka_metadata_t* md = nullptr;
+      const rd_kafka_resp_err_t e = rd_kafka_metadata(producer.get(), 1, nullptr, &md, 5000);
+      if (!fatal.empty()) return false;
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log(level::warn, "waiting for Kafka at " + bootstrap + ": " + rd_kafka_err2str(e) + "; retrying");
+        continue;
+      }
+      std::vector<std::string> missing;
+      for (const std::string* t : {&cfg.input_topic, &cfg.accepted_topic, &cfg.rejected_topic}) {
+        bool found = false;
+        for (int i = 0; i < md->topic_cnt; ++i) found |= *t == md->topics[i].topic && md->topics[i].err == 0;
+        if (!found) missing.push_back(*t);
+      }
+      rd_kafka_metadata_destroy(md);
+      if (missing.empty()) return true;
+      std::string names;
+      for (const auto& m : missing) names += (names.empty() ? "" : ", ") + m;
+      fatal = "topic(s) " + names + " do not exist on " + bootstrap +
+              ": create them with 'contactgate topics create' (or set topics.* to existing topics)";
+      return false;
+    }
+    return false;
+  }
+
+  void start_clients() {
+    char err[512];
+    rd_kafka_conf_t* pc = make_conf(cfg, bootstrap, client_kind::producer);
+    rd_kafka_conf_set_opaque(pc, this);
+    rd_kafka_conf_set_dr_msg_cb(pc, &impl::on_delivery);
+    rd_kafka_conf_set_error_cb(pc, &impl::on_error);
+    rd_kafka_t* p = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof err);
+    if (!p) throw kafka_error(std::string("cannot create the producer: ") + err);
+    producer.reset(p);
+    accepted_topic = rd_kafka_topic_new(p, cfg.accepted_topic.c_str(), nullptr);
+    rejected_topic = rd_kafka_topic_new(p, cfg.rejected_topic.c_str(), nullptr);
+
+    rd_kafka_conf_t* cc = make_conf(cfg, bootstrap, client_kind::consumer);
+    rd_kafka_conf_set_opaque(cc, this);
+    rd_kafka_conf_set_rebalance_cb(cc, &impl::on_rebalance);
+    rd_kafka_conf_set_error_cb(cc, &impl::on_error);
+    rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof err);
+    if (!c) throw kafka_error(std::string("cannot create the consumer: ") + err);
+    consumer.reset(c);
+    rd_kafka_poll_set_consumer(c);
+    consumer_queue = rd_kafka_queue_get_consumer(c);
+  }
+
+  void handle_message(rd_kafka_message_t* m) {
+    if (m->err) {
+      const rd_kafka_resp_err_t e = m->err;
+      const std::string what = rd_kafka_message_errstr(m);
+      rd_kafka_message_destroy(m);
+      if (e == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+      if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+        fatal = "input topic " + cfg.input_topic + " does not exist: " + what;
+        return;
+      }
+      if (is_fatal(e)) {
+        fatal = std::string("consumer: ") + rd_kafka_err2name(e) + ": " + what;
+        return;
+      }
+      log(level::warn, std::string("consumer: ") + rd_kafka_err2name(e) + ": " + what);
+      return;
+    }
+    auto it = parts.find(m->partition);
+    if (it == parts.end()) {  // not (or no longer) ours
+      rd_kafka_message_destroy(m);
+      return;
+    }
+    auto* j = new job;
+    j->msg = m;
+    j->part = &it->second;
+    j->offset = m->offset;
+    it->second.inflight.push_back(j);
+    ++in_flight;
+    st.messages_consumed.fetch_add(1, std::memory_order_relaxed);
+    queue.enqueue(j);
+  }
+
+  int run(const std::atomic<bool>& stop) {
+    try {
+      start_clients();
+    } catch (const std::exception& e) {
+      log(level::error, e.what());
+      return 1;
+    }
+    log(level::info, "connecting to Kafka at " + bootstrap);
+    if (!wait_for_topics(stop)) {
+      if (!fatal.empty()) {
+        log(level::error, fatal);
+        return 1;
+      }
+      return 0;  // stopped while waiting
+    }
+    rd_kafka_topic_partition_list_t* sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, cfg.input_topic.c_str(), RD_KAFKA_PARTITION_UA);
+    const rd_kafka_resp_err_t se = rd_kafka_subscribe(consumer.get(), sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (se) {
+      log(level::error, std::string("cannot subscribe to ") + cfg.input_topic + ": " + rd_kafka_err2str(se));
+      return 1;
+    }
+    log(level::info, "processing " + cfg.input_topic + " -> " + cfg.accepted_topic + " / " + cfg.rejected_topic +
+                         " with " + std::to_string(cfg.workers) + " workers, group " + cfg.group_id);
+    for (unsigned i = 0; i < cfg.workers; ++i) workers.emplace_back([this] { worker_main(); });
+
+    std::vector<rd_kafka_message_t*> batch(1000);
+    while (!stop.load(std::memory_order_relaxed) && fatal.empty()) {
+      const int timeout = pending_work() ? 1 : 50;
+      const ssize_t n = rd_kafka_consume_batch_queue(consumer_queue, timeout, batch.data(), batch.size());
+      for (ssize_t i = 0; i < n; ++i) handle_message(batch[static_cast<std::size_t>(i)]);
+      pump();
+    }
+    const bool failed = !fatal.empty();
+    if (failed) log(level::error, fatal);
+    shutdown(failed);
+    return failed ? 1 : 0;
+  }
+
+  void shutdown(bool failed) {
+    const auto deadline = clock_type::now() + cfg.shutdown_timeout;
+    if (!failed) {
+      log(level::info, "stopping: finishing " + std::to_string(in_flight) + " in-flight messages");
+      auto busy = [&] {
+        for (const auto& [id, p] : parts) {
+          if (!p.stuck && !p.inflight.empty()) return true;
+        }
+        return false;
+      };
+      while (busy() && clock_type::now() < deadline) {
+        pump(false);
+        rd_kafka_poll(producer.get(), 2);
+      }
+      commit(true);
+    }
+    rd_kafka_consumer_close(consumer.get());  // revokes (release) what is still assigned
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
+    rd_kafka_flush(producer.get(), static_cast<int>(std::max<long long>(left, 1000)));
+    workers_stop.store(true, std::memory_order_release);
+    for (auto& t : workers) t.join();
+    workers.clear();
+    // Anything left was never committed and will be consumed again.
+    for (auto& [id, p] : parts) {
+      for (job* j : p.inflight) {
+        if (j->pending == 0) delete j; else j->orphan = true;
+      }
+    }
+    parts.clear();
+    log(level::info, "stopped: committed " + std::to_string(st.messages_committed.load()) + " input messages");
+  }
+
+  ~impl() {
+    if (accepted_topic) rd_kafka_topic_destroy(accepted_topic);
+    if (rejected_topic) rd_kafka_topic_destroy(rejected_topic);
+    if (consumer_queue) rd_kafka_queue_destroy(consumer_queue);
+    consumer.reset();
+    producer.reset();
+  }
+};
+
+processor::processor(const config::settings& s, std::string bootstrap, const validate::rule_set& rules,
+                     const emit::validator_info& info, stats& st)
+    : _impl(std::make_unique<impl>(s, std::move(bootstrap), rules, info, st)) {}
+
+processor::~processor() = default;
+
+int processor::run(const std::atomic<bool>& stop) { return _impl->run(stop); }
+
+}  // namespace cg::pipeline

@@ -1,0 +1,41 @@
+#pragma once
+/// The stream processor: consume the input topic in a consumer group, validate on a pool
+/// of worker threads, produce each result to the accepted or rejected topic in input
+/// order per partition, and commit an input offset only once every output of it and of
+/// all earlier messages of its partition has a successful delivery report.
+///
+/// Threads: run() owns the calling thread, which consumes, produces (in order) and
+/// commits; `workers` threads validate. Jobs travel through a lock-free MPMC queue
+/// (moodycamel); the number in flight is bounded (partitions are paused above it).
+/// Lifetime: the processor borrows the rule_set, the validator_info and the stats; they
+/// must outlive it. Errors: run() returns a process exit code; start-up problems and
+/// fatal Kafka errors (authentication, missing topics) give 1 with a message.
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "emit/records.h"
+#include "pipeline/stats.h"
+#include "validate/payload_validator.h"
+
+namespace cg::pipeline {
+
+class processor {
+ public:
+  processor(const config::settings& s, std::string bootstrap, const validate::rule_set& rules,
+            const emit::validator_info& info, stats& st);
+  ~processor();
+  processor(const processor&) = delete;
+  processor& operator=(const processor&) = delete;
+
+  /// Runs until `stop` becomes true, then drains in-flight work, commits and closes
+  /// within settings.shutdown_timeout. Returns 0 on a clean stop, 1 on a fatal error.
+  [[nodiscard]] int run(const std::atomic<bool>& stop);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> _impl;
+};
+
+}  // namespace cg::pipeline

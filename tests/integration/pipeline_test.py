@@ -1,0 +1,261 @@
+#!/usr/bin/python3
+"""Integration tests of `contactgate run` against a real Apache Kafka broker.
+
+Started by ctest (label "integration"). Starts its own broker with
+deploy/kafka/kafka_local.sh, produces a mixed stream, runs contactgate as a separate
+process and checks the output topics. The expected verdict of every contact comes from
+`contactgate validate` on the same payloads (the offline engine), so this test proves
+the pipeline: nothing lost, one outcome per contact, the right reasons, exact bytes,
+order per partition, restarts and a broker that comes up late.
+
+Usage: pipeline_test.py CONTACTGATE_BINARY [--count N]
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+KAFKA = os.path.join(ROOT, "deploy", "kafka", "kafka_local.sh")
+
+failures = []
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+        print("FAIL:", msg, flush=True)
+    return cond
+
+
+def broker(cmd, d, env=None):
+    out = subprocess.run(["bash", KAFKA, cmd, d], check=True, capture_output=True, text=True, env=env)
+    for line in out.stdout.splitlines():
+        if line.startswith("bootstrap="):
+            return line.split("=", 1)[1]
+    return None
+
+
+class Stream:
+    """A generated stream: NDJSON payloads, plus malformed ones between them."""
+
+    def __init__(self, binary, count, seed):
+        gen = subprocess.run([binary, "generate", "--count", str(count), "--seed", str(seed),
+                              "--array-ratio", "0.1", "--bulk-ratio", "0.1"],
+                             check=True, capture_output=True)
+        lines = gen.stdout.split(b"\n")[:-1]
+        bad = [b"not json", b"{\"contact_id\":", b"[1,2]", b"{}" + b"x", b"\xff\xfe", b"[]", b"null"]
+        self.payloads = []
+        for i, l in enumerate(lines):
+            self.payloads.append(l)
+            if i % 997 == 0:
+                self.payloads.append(bad[(i // 997) % len(bad)])
+        # Expected verdicts from the offline engine, keyed by (payload index, contact index).
+        tmp = tempfile.NamedTemporaryFile(delete=False)
+        tmp.write(b"\n".join(self.payloads) + b"\n")
+        tmp.close()
+        val = subprocess.run([binary, "validate", tmp.name], capture_output=True)
+        os.unlink(tmp.name)
+        self.expected = {}
+        for line in val.stdout.decode().splitlines():
+            v = json.loads(line)
+            key = (v["line"] - 1, -1 if v["index"] is None else v["index"])
+            self.expected[key] = [(r["code"], r["detail"]) for r in v["reasons"]]
+        self.contacts = len(self.expected)
+
+
+def produce(bootstrap, topic, stream, keyed_every=3):
+    """Produces every payload; returns {(partition, offset): payload index}."""
+    where = {}
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "enable.idempotence": True})
+
+    def dr(err, msg, idx):
+        if err is None:
+            where[(msg.partition(), msg.offset())] = idx
+        else:
+            failures.append("produce failed: %s" % err)
+
+    for i, payload in enumerate(stream.payloads):
+        key = ("k%d" % (i % 50)).encode() if i % keyed_every == 0 else None
+        while True:
+            try:
+                p.produce(topic, payload, key=key, on_delivery=lambda e, m, i=i: dr(e, m, i))
+                break
+            except BufferError:
+                p.poll(0.05)
+        p.poll(0)
+    p.flush(60)
+    return where
+
+
+def consume_outputs(bootstrap, topics, want, timeout):
+    """Reads both output topics until `want` outcomes (or timeout)."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "checker-" + uuid.uuid4().hex,
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                  "isolation.level": "read_committed"})
+    c.subscribe(topics)
+    out = []
+    deadline = time.time() + timeout
+    while time.time() < deadline and len(out) < want:
+        for m in c.consume(1000, 1.0):
+            if m.error():
+                continue
+            out.append((m.topic(), m.partition(), m.offset(), m.key(), m.value(), dict(m.headers() or [])))
+    # A little longer, to see duplicates or extras that arrive late.
+    end = time.time() + 2
+    while time.time() < end:
+        for m in c.consume(1000, 0.5):
+            if not m.error():
+                out.append((m.topic(), m.partition(), m.offset(), m.key(), m.value(), dict(m.headers() or [])))
+    c.close()
+    return out
+
+
+def start_cg(binary, bootstrap, group, log_path, extra=()):
+    log = open(log_path, "ab")
+    return subprocess.Popen([binary, "run", "--brokers", bootstrap, "--group", group,
+                             "--set", "pipeline.shutdown_timeout_ms=10000", *extra],
+                            stdout=log, stderr=log)
+
+
+def outcome_keys(outputs, where):
+    """Maps outputs to (payload index, contact index); returns list of (key, output)."""
+    keyed = []
+    for topic, part, off, key, value, headers in outputs:
+        src_p = int(headers["contactgate.source.partition"])
+        src_o = int(headers["contactgate.source.offset"])
+        idx = int(headers.get("contactgate.source.index", b"-1"))
+        payload_idx = where.get((src_p, src_o))
+        keyed.append(((payload_idx, idx), (topic, part, off, key, value, headers, src_p, src_o)))
+    return keyed
+
+
+def test_mixed_stream(binary, bootstrap, count, workdir):
+    print("== test 1: mixed stream, %d payloads" % count, flush=True)
+    stream = Stream(binary, count, seed=11)
+    where = produce(bootstrap, "t1.in", stream)
+    check(len(where) == len(stream.payloads), "all payloads produced")
+    proc = start_cg(binary, bootstrap, "g1", os.path.join(workdir, "cg1.log"),
+                    ["--set", "topics.input=t1.in", "--set", "topics.accepted=t1.ok", "--set", "topics.rejected=t1.bad"])
+    t0 = time.time()
+    outs = consume_outputs(bootstrap, ["t1.ok", "t1.bad"], stream.contacts, 180)
+    print("   %d outcomes for %d contacts in %.1f s" % (len(outs), stream.contacts, time.time() - t0), flush=True)
+    proc.send_signal(signal.SIGTERM)
+    rc = proc.wait(30)
+    check(rc == 0, "contactgate exits 0 on SIGTERM (got %s)" % rc)
+    keyed = outcome_keys(outs, where)
+    seen = defaultdict(int)
+    for k, o in keyed:
+        seen[k] += 1
+    check(len(outs) == stream.contacts, "accepted + rejected == input contacts (%d vs %d)" % (len(outs), stream.contacts))
+    check(set(seen) == set(stream.expected), "every input contact has an outcome")
+    check(all(v == 1 for v in seen.values()), "exactly one outcome per contact")
+    wrong = 0
+    for (pi, ci), (topic, part, off, key, value, headers, sp, so) in keyed:
+        exp = stream.expected.get((pi, ci))
+        payload = stream.payloads[pi]
+        if topic == "t1.ok":
+            if exp != [] or payload.find(value) < 0:
+                wrong += 1
+            elif payload.strip().startswith(b"{\"correlation_id\"") and value != payload.strip():
+                wrong += 1  # a single-object payload: the value is the payload itself
+        else:
+            rec = json.loads(value)
+            got = [(r["code"], r["detail"]) for r in rec["reasons"]]
+            if got != exp or rec["error_code"] != 30647 or rec["source"]["offset"] != so:
+                wrong += 1
+            if ci >= 0 and json.loads(payload.decode()) is not None:
+                if headers.get("contactgate.error.reasons", b"").decode() != ",".join("%s:%s" % g for g in got):
+                    wrong += 1
+    check(wrong == 0, "every outcome has the expected status, reasons and bytes (%d wrong)" % wrong)
+    # Order: for each input partition, outputs in one output partition follow input order.
+    last = {}
+    disorder = 0
+    for k, (topic, part, off, key, value, headers, sp, so) in sorted(keyed, key=lambda x: (x[1][0], x[1][1], x[1][2])):
+        idx = k[1]
+        lk = (topic, part, sp)
+        if lk in last and last[lk] > (so, idx):
+            disorder += 1
+        last[lk] = (so, idx)
+    check(disorder == 0, "per-partition input order preserved in outputs (%d out of order)" % disorder)
+
+
+def test_restarts(binary, bootstrap, count, workdir):
+    print("== test 2: SIGTERM and kill -9 mid-stream, then restart", flush=True)
+    stream = Stream(binary, count, seed=22)
+    where = produce(bootstrap, "t2.in", stream)
+    topics = ["--set", "topics.input=t2.in", "--set", "topics.accepted=t2.ok", "--set", "topics.rejected=t2.bad"]
+    logp = os.path.join(workdir, "cg2.log")
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        proc = start_cg(binary, bootstrap, "g2", logp, topics)
+        time.sleep(6)
+        proc.send_signal(sig)
+        rc = proc.wait(30)
+        if sig == signal.SIGTERM:
+            check(rc == 0, "SIGTERM: clean exit (got %s)" % rc)
+    proc = start_cg(binary, bootstrap, "g2", logp, topics)
+    outs = consume_outputs(bootstrap, ["t2.ok", "t2.bad"], stream.contacts, 180)
+    # Keep reading until every contact is seen, duplicates allowed.
+    keyed = outcome_keys(outs, where)
+    got = set(k for k, _ in keyed)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+    missing = set(stream.expected) - got
+    dups = len(keyed) - len(got)
+    print("   %d outcomes, %d distinct, %d duplicates, %d missing" % (len(keyed), len(got), dups, len(missing)), flush=True)
+    check(not missing, "every contact has an outcome after restarts (%d missing)" % len(missing))
+
+
+def test_broker_late(binary, kdir, workdir):
+    print("== test 3: broker down at start, up later", flush=True)
+    bootstrap = open(os.path.join(kdir, "bootstrap")).read().strip()
+    broker("stop", kdir)
+    proc = start_cg(binary, bootstrap, "g3", os.path.join(workdir, "cg3.log"),
+                    ["--set", "topics.input=t1.in", "--set", "topics.accepted=t3.ok", "--set", "topics.rejected=t3.bad"])
+    time.sleep(8)
+    check(proc.poll() is None, "contactgate keeps retrying while the broker is down")
+    broker("restart", kdir)
+    outs = consume_outputs(bootstrap, ["t3.ok", "t3.bad"], 1, 120)
+    check(len(outs) > 0, "processing starts by itself once the broker is up")
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("binary")
+    ap.add_argument("--count", type=int, default=int(os.environ.get("CG_IT_COUNT", "70000")))
+    args = ap.parse_args()
+    workdir = tempfile.mkdtemp(prefix="cg-it-")
+    kdir = os.path.join(workdir, "kafka")
+    bootstrap = broker("start", kdir)
+    print("broker at", bootstrap, flush=True)
+    try:
+        for t in ("t1", "t2", "t3"):
+            subprocess.run([args.binary, "topics", "create", "--brokers", bootstrap, "--partitions", "3",
+                            "--set", "topics.input=%s.in" % t, "--set", "topics.accepted=%s.ok" % t,
+                            "--set", "topics.rejected=%s.bad" % t], check=True)
+        test_mixed_stream(args.binary, bootstrap, args.count, workdir)
+        test_restarts(args.binary, bootstrap, args.count // 2, workdir)
+        test_broker_late(args.binary, kdir, workdir)
+    finally:
+        broker("stop", kdir)
+    if failures:
+        print("contactgate logs in", workdir)
+        print("0 passed, %d failed" % len(failures))
+        sys.exit(1)
+    shutil.rmtree(workdir, ignore_errors=True)
+    print("integration: all checks passed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+namespace cg::config {
+namespace {
+
+TEST(Config, DefaultsAreSane) {
+  const settings s = resolve({});
+  EXPECT_EQ(s.input_topic, "contacts.upsert");
+  EXPECT_EQ(s.accepted_topic, "contacts.accepted");
+  EXPECT_EQ(s.rejected_topic, "contacts.rejected");
+  EXPECT_TRUE(s.brokers.empty());
+  EXPECT_GE(s.workers, 1u);
+}
+
+TEST(Config, LaterLayersOverrideEarlierOnes) {
+  const char* path = "/tmp/cg_config_test.toml";
+  {
+    std::ofstream f(path);
+    f << "[kafka]\nbrokers = \"file:9092\"\ngroup_id = \"from-file\"\n[kafka.consumer]\n\"fetch.min.bytes\" = 10\n"
+         "[pipeline]\nworkers = 3\n";
+  }
+  const layer file = read_toml_file(path);
+  const layer flags = read_assignments({"kafka.brokers=flag:9092"}, "command line");
+  const settings s = resolve({file, flags});
+  EXPECT_EQ(s.brokers, "flag:9092");
+  EXPECT_EQ(s.group_id, "from-file");
+  EXPECT_EQ(s.workers, 3u);
+  EXPECT_EQ(s.kafka_consumer.at("fetch.min.bytes"), "10");
+  std::remove(path);
+}
+
+TEST(Config, EnvironmentVariablesAreRead) {
+  setenv("CONTACTGATE_TOPICS_INPUT", "from-env", 1);
+  const settings s = resolve({read_environment()});
+  unsetenv("CONTACTGATE_TOPICS_INPUT");
+  EXPECT_EQ(s.input_topic, "from-env");
+}
+
+TEST(Config, UnknownKeysAndBadValuesAreErrorsNamingKeyAndSource) {
+  try {
+    (void)resolve({read_assignments({"pipeline.wrokers=2"}, "command line")});
+    FAIL();
+  } catch (const config_error& e) {
+    EXPECT_NE(std::string(e.what()).find("pipeline.wrokers"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("command line"), std::string::npos);
+  }
+  EXPECT_THROW((void)resolve({read_assignments({"pipeline.workers=many"}, "x")}), config_error);
+  EXPECT_THROW((void)resolve({read_assignments({"limits.max_depth=1"}, "x")}), config_error);
+  EXPECT_THROW((void)resolve({read_assignments({"topics.accepted=contacts.upsert"}, "x")}), config_error);
+  EXPECT_THROW((void)read_assignments({"novalue"}, "x"), config_error);
+}
+
+TEST(Config, TomlSyntaxErrorNamesLine) {
+  const char* path = "/tmp/cg_config_bad.toml";
+  {
+    std::ofstream f(path);
+    f << "[kafka]\nbrokers = \n";
+  }
+  try {
+    (void)read_toml_file(path);
+    FAIL();
+  } catch (const config_error& e) {
+    EXPECT_NE(std::string(e.what()).find(":2:"), std::string::npos) << e.what();
+  }
+  std::remove(path);
+}
+
+TEST(Config, SecretsAreRedacted) {
+  const settings s = resolve({read_assignments({"kafka.common.sasl.password=hunter2", "kafka.common.ssl.key.password=k",
+                                                "kafka.producer.sasl.username=bob"},
+                                               "x")});
+  const std::string out = to_toml(s);
+  EXPECT_EQ(out.find("hunter2"), std::string::npos);
+  EXPECT_NE(out.find("<redacted>"), std::string::npos);
+  EXPECT_NE(out.find("bob"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cg::config

@@ -1,0 +1,93 @@
+#include "emit/records.h"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "validate/payload_validator.h"
+
+namespace cg::emit {
+namespace {
+
+class Records : public ::testing::Test {
+ protected:
+  validate::reference_phone_validator phones;
+  validate::rule_set rules{phones, validate::postal_table::builtin()};
+  validate::payload_validator validator{rules};
+  validator_info info = make_validator_info("1.2.3", "pn", "iso", "postal");
+  source_info src{"contacts.upsert", 2, 1834, 1795801295781, false, {}};
+
+  std::vector<out_message> outputs(std::string_view payload) {
+    payload_outcome po;
+    validator.validate(payload, po);
+    std::vector<out_message> out;
+    build_outputs(po, payload, src, info, 0, out);
+    return out;
+  }
+  static std::string header(const out_message& m, std::string_view name) {
+    for (const auto& h : m.headers) {
+      if (h.name == name) return h.value;
+    }
+    return "<none>";
+  }
+};
+
+TEST_F(Records, AcceptedIsTheExactObjectKeyedByCorrelationId) {
+  const std::string c = R"({ "correlation_id" : "0123456789abcdef0123456789abcdef", "contact_id":"+14155552671","country_iso_code":"US","x":[1, 2] })";
+  auto out = outputs("[" + c + "]");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].dest, destination::accepted);
+  EXPECT_EQ(out[0].value, c);
+  EXPECT_EQ(out[0].key, "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(header(out[0], h_source_offset), "1834");
+  EXPECT_EQ(header(out[0], h_source_index), "0");
+}
+
+TEST_F(Records, RejectionRecordHasEveryFieldAndHeaders) {
+  auto out = outputs(R"({"correlation_id":"abc","contact_id":"+10000000000","country_iso_code":"us"})");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].dest, destination::rejected);
+  EXPECT_EQ(header(out[0], h_error_code), "30647");
+  EXPECT_EQ(header(out[0], h_error_reasons),
+            "INVALID_CORRELATION_ID:WRONG_LENGTH,INVALID_COUNTRY_ISO_CODE:NOT_UPPERCASE,INVALID_CONTACT_ID:NOT_VALID");
+  simdjson::dom::parser p;
+  simdjson::dom::element doc = p.parse(out[0].value);
+  EXPECT_EQ(int64_t(doc["error_code"]), 30647);
+  EXPECT_EQ(std::string_view(doc["error_message"]), "Failed to Upsert Contact");
+  EXPECT_EQ(std::string_view(doc["correlation_id"]), "abc");
+  EXPECT_EQ(bool(doc["retryable"]), false);
+  EXPECT_EQ(simdjson::dom::array(doc["reasons"]).size(), 3u);
+  EXPECT_EQ(std::string_view(doc["record"]["contact_id"]), "+10000000000");
+  EXPECT_EQ(std::string_view(doc["record_encoding"]), "json");
+  EXPECT_EQ(int64_t(doc["source"]["partition"]), 2);
+  EXPECT_EQ(int64_t(doc["source"]["offset"]), 1834);
+  EXPECT_EQ(int64_t(doc["source"]["index"]), 0);
+  EXPECT_EQ(std::string_view(doc["validator"]["version"]), "1.2.3");
+  EXPECT_EQ(std::string_view(doc["rejected_at"]), "1970-01-01T00:00:00.000Z");
+}
+
+TEST_F(Records, MalformedPayloadKeepsRawBytesAsStringOrBase64) {
+  auto out = outputs("not json");
+  ASSERT_EQ(out.size(), 1u);
+  simdjson::dom::parser p;
+  simdjson::dom::element doc = p.parse(out[0].value);
+  EXPECT_EQ(std::string_view(doc["record"]), "not json");
+  EXPECT_EQ(std::string_view(doc["record_encoding"]), "string");
+  EXPECT_TRUE(doc["source"]["index"].is_null());
+  EXPECT_TRUE(doc["correlation_id"].is_null());
+  auto bin = outputs(std::string("\xff\x00\x01", 3));
+  simdjson::dom::element d2 = p.parse(bin[0].value);
+  EXPECT_EQ(std::string_view(d2["record"]), "/wAB");
+  EXPECT_EQ(std::string_view(d2["record_encoding"]), "base64");
+}
+
+TEST(RecordHelpers, Base64AndMasking) {
+  EXPECT_EQ(base64(""), "");
+  EXPECT_EQ(base64("f"), "Zg==");
+  EXPECT_EQ(base64("fo"), "Zm8=");
+  EXPECT_EQ(base64("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(mask_phone("+14155552671"), "+1415*****71");
+  EXPECT_EQ(mask_phone("+1234"), "+****");
+}
+
+}  // namespace
+}  // namespace cg::emit
