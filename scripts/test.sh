@@ -11,6 +11,9 @@ cmake --preset dev >/dev/null
 cmake --build --preset dev
 ctest --preset dev
 
+echo "=== deploy assets: Prometheus rules (promtool check/test), scrape config, Grafana dashboard"
+bash scripts/check_deploy.sh
+
 echo "=== asan (AddressSanitizer + UndefinedBehaviorSanitizer) build + unit tests"
 cmake --preset asan >/dev/null
 cmake --build --preset asan

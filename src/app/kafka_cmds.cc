@@ -8,6 +8,8 @@
 #include "config/config.h"
 #include "emit/records.h"
 #include "generate/corpus.h"
+#include "metrics/http_server.h"
+#include "metrics/monitor.h"
 #include "pipeline/kafka.h"
 #include "pipeline/log.h"
 #include "pipeline/processor.h"
@@ -35,7 +37,9 @@ void install_signals() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-config::settings load(const config_sources& src) {
+}  // namespace
+
+config::settings load_settings(const config_sources& src) {
   std::vector<config::layer> layers;
   if (!src.file.empty()) layers.push_back(config::read_toml_file(src.file));
   layers.push_back(config::read_environment());
@@ -44,6 +48,10 @@ config::settings load(const config_sources& src) {
   layers.push_back(config::read_assignments(flags, "command line"));
   return config::resolve(layers);
 }
+
+namespace {
+
+config::settings load(const config_sources& src) { return load_settings(src); }
 
 emit::validator_info make_info() {
   const auto& postal = validate::postal_table::builtin();
@@ -123,6 +131,33 @@ std::size_t produce_generated(const config::settings& s, const std::string& boot
   return contacts;
 }
 
+// The operator's endpoint: /metrics, /healthz, /readyz, /api/summary and the dashboard.
+struct operator_view {
+  std::unique_ptr<metrics::monitor> mon;
+  std::unique_ptr<metrics::http_server> http;
+
+  operator_view(const config::settings& s, const std::string& bootstrap, const pipeline::stats& st,
+                const emit::validator_info& info, bool fall_back_to_any_port) {
+    if (!s.http_enabled) return;
+    mon = std::make_unique<metrics::monitor>(s, bootstrap, st, info);
+    try {
+      http = std::make_unique<metrics::http_server>(s.http_address, static_cast<unsigned short>(s.http_port),
+                                                    metrics::make_routes(*mon));
+    } catch (const std::exception& e) {
+      if (!fall_back_to_any_port) throw std::runtime_error(std::string(e.what()) + " (set http.port, or http.port=0 for any free port)");
+      http = std::make_unique<metrics::http_server>(s.http_address, 0, metrics::make_routes(*mon));
+    }
+    mon->start();
+    http->start();
+    std::fprintf(stderr, "contactgate: dashboard http://%s:%u/  metrics http://%s:%u/metrics\n", s.http_address.c_str(),
+                 http->port(), s.http_address.c_str(), http->port());
+  }
+  ~operator_view() {
+    if (http) http->stop();
+    if (mon) mon->stop();
+  }
+};
+
 }  // namespace
 
 int run_config_check(const config_sources& src) {
@@ -161,6 +196,7 @@ int run_processor(const config_sources& src) {
   const validate::rule_set rules{phones, validate::postal_table::builtin()};
   const emit::validator_info info = make_info();
   pipeline::stats st;
+  operator_view view(s, cluster.bootstrap, st, info, false);
   pipeline::processor proc(s, cluster.bootstrap, rules, info, st);
   return proc.run(g_stop);
 }
@@ -195,6 +231,7 @@ int run_demo(const config_sources& src, std::size_t count, double invalid_ratio)
   const validate::rule_set rules{phones, validate::postal_table::builtin()};
   const emit::validator_info info = make_info();
   pipeline::stats st;
+  operator_view view(s, cluster.bootstrap, st, info, true);
   std::atomic<bool> stop_proc{false};
   int rc = 0;
   std::thread runner([&] {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "app/kafka_cmds.h"
+#include "app/ops_cmds.h"
 #include "app/validate_cmd.h"
 #include "generate/corpus.h"
 #include "validate/countries.h"
@@ -107,6 +108,25 @@ int main(int argc, char** argv) {
   config_cmd->require_subcommand(1);
   add_config_opts(config_check);
 
+  std::string lag_group;
+  long long lag_max = -1;
+  bool lag_json = false;
+  auto* lag = app.add_subcommand("lag", "Consumer lag per partition: committed, log end, lag, time lag");
+  add_config_opts(lag);
+  lag->add_option("--max-lag", lag_max, "Exit 3 when any partition's lag is above this");
+  lag->add_flag("--json", lag_json, "JSON output");
+  std::string tail_reason, tail_since;
+  bool tail_json = false;
+  std::uint64_t tail_max = 0;
+  auto* tail = app.add_subcommand("tail", "Follow a results topic");
+  auto* tail_rejected = tail->add_subcommand("rejected", "One line per rejection (phone numbers masked)");
+  tail->require_subcommand(1);
+  add_config_opts(tail_rejected);
+  tail_rejected->add_option("--reason", tail_reason, "Only rejections with this code, or CODE:DETAIL");
+  tail_rejected->add_option("--since", tail_since, "Start from: a duration ago (30s, 15m, 2h, 1d), epoch ms, or 'beginning' (default: new ones)");
+  tail_rejected->add_flag("--json", tail_json, "Print the rejection records (contact_id masked)");
+  tail_rejected->add_option("--max", tail_max, "Stop after this many (0: follow until Ctrl-C)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -125,6 +145,8 @@ int main(int argc, char** argv) {
     if (*produce) return cg::app::run_produce(csrc, pcount, prate, pinvalid, pseed, parray, pbulk);
     if (*topics_create) return cg::app::run_topics_create(csrc);
     if (*config_check) return cg::app::run_config_check(csrc);
+    if (*lag) return cg::app::run_lag(csrc, lag_group, lag_max, lag_json);
+    if (*tail_rejected) return cg::app::run_tail(csrc, tail_reason, tail_since, tail_json, tail_max);
     if (*generate) {
       if (gopts.array_ratio + gopts.bulk_ratio > 1.0) {
         std::fprintf(stderr, "contactgate generate: --array-ratio + --bulk-ratio must be at most 1\n");

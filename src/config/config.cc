@@ -16,7 +16,7 @@ const std::vector<std::string> k_keys = {
     "kafka.brokers",        "kafka.group_id",        "topics.input",          "topics.accepted",
     "topics.rejected",      "topics.partitions",     "topics.replication",    "pipeline.workers",
     "pipeline.max_in_flight", "pipeline.commit_interval_ms", "pipeline.shutdown_timeout_ms",
-    "pipeline.phone_validator", "limits.max_payload_bytes", "limits.max_depth", "limits.max_contacts"};
+    "pipeline.phone_validator", "pipeline.mode", "http.enabled", "http.address", "http.port", "limits.max_payload_bytes", "limits.max_depth", "limits.max_contacts"};
 
 constexpr std::string_view k_passthrough[] = {"kafka.common.", "kafka.consumer.", "kafka.producer."};
 
@@ -142,6 +142,18 @@ settings resolve(const std::vector<layer>& layers) {
       } else if (key == "pipeline.phone_validator") {
         if (value != "reference") throw config_error(src + ": pipeline.phone_validator = '" + value + "': expected reference");
         s.phone_validator = value;
+      } else if (key == "pipeline.mode") {
+        if (value != "validate" && value != "passthrough") {
+          throw config_error(src + ": pipeline.mode = '" + value + "': expected validate or passthrough");
+        }
+        s.mode = value;
+      } else if (key == "http.enabled") {
+        if (value != "true" && value != "false") throw config_error(src + ": http.enabled = '" + value + "': expected true or false");
+        s.http_enabled = value == "true";
+      } else if (key == "http.address") {
+        s.http_address = value;
+      } else if (key == "http.port") {
+        s.http_port = parse_number<int>(key, value, src, 0, 65535);
       } else if (key == "limits.max_payload_bytes") {
         s.limits.max_payload_bytes = parse_number<std::size_t>(key, value, src, 2, std::size_t{1} << 30);
       } else if (key == "limits.max_depth") {
@@ -184,7 +196,9 @@ std::string to_toml(const settings& s) {
                                       {"max_in_flight", static_cast<int64_t>(s.max_in_flight)},
                                       {"commit_interval_ms", static_cast<int64_t>(s.commit_interval.count())},
                                       {"shutdown_timeout_ms", static_cast<int64_t>(s.shutdown_timeout.count())},
-                                      {"phone_validator", s.phone_validator}});
+                                      {"phone_validator", s.phone_validator},
+                                      {"mode", s.mode}});
+  root.insert("http", toml::table{{"enabled", s.http_enabled}, {"address", s.http_address}, {"port", s.http_port}});
   root.insert("limits", toml::table{{"max_payload_bytes", static_cast<int64_t>(s.limits.max_payload_bytes)},
                                     {"max_depth", static_cast<int64_t>(s.limits.max_depth)},
                                     {"max_contacts", static_cast<int64_t>(s.limits.max_contacts)}});

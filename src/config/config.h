@@ -41,6 +41,13 @@ struct settings {
   std::chrono::milliseconds commit_interval{500};
   std::chrono::milliseconds shutdown_timeout{15000};
   std::string phone_validator{"reference"};
+  /// "validate" (the product) or "passthrough": copy every input message unchanged to the
+  /// accepted topic without validating (for benchmarks: the ceiling the cluster allows).
+  std::string mode{"validate"};
+  // [http]
+  bool http_enabled{true};
+  std::string http_address{"127.0.0.1"};  ///< loopback unless configured otherwise
+  int http_port{9464};                     ///< 0: any free port (printed at start)
   // [limits]
   payload_limits limits{};
 };

@@ -142,6 +142,28 @@ enum class e164_problem : std::uint8_t { none, no_plus, no_digits, non_digit, le
   return "";
 }
 
+/// True when `d` is one of the details reason code `c` reports (bounds metric label sets).
+[[nodiscard]] constexpr bool detail_belongs_to(reason_code c, detail d) noexcept {
+  const auto v = static_cast<int>(d);
+  switch (c) {
+    case reason_code::invalid_correlation_id:
+      return d == detail::missing || d == detail::wrong_type ||
+             (v >= static_cast<int>(detail::wrong_length) && v <= static_cast<int>(detail::duplicate_in_request));
+    case reason_code::invalid_country_iso_code:
+      return d == detail::missing || d == detail::wrong_type || d == detail::not_uppercase || d == detail::not_assigned;
+    case reason_code::invalid_contact_id:
+      return d == detail::missing || d == detail::wrong_type ||
+             (v >= static_cast<int>(detail::not_e164) && v <= static_cast<int>(detail::not_valid));
+    case reason_code::invalid_zip_code:
+      return d == detail::wrong_type || d == detail::format_mismatch || d == detail::country_has_no_postal_codes;
+    case reason_code::malformed_payload:
+      return v >= static_cast<int>(detail::empty_payload) && v <= static_cast<int>(detail::too_many_contacts);
+    case reason_code::internal_server_error:
+      return d == detail::processing_failed;
+  }
+  return false;
+}
+
 /// The outcome of libphonenumber-style validity checking for an E.164-shaped number.
 /// Both phone validators (reference and fast) return exactly these.
 enum class phone_verdict : std::uint8_t {

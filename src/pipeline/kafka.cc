@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "pipeline/log.h"
+
 namespace cg::pipeline {
 
 namespace {
@@ -16,6 +18,12 @@ void set(rd_kafka_conf_t* conf, const std::string& k, const std::string& v, cons
   }
 }
 
+// librdkafka's own log lines go through our JSON logger (levels mapped from syslog).
+void on_rdkafka_log(const rd_kafka_t*, int syslog_level, const char* fac, const char* buf) {
+  const level lv = syslog_level <= 3 ? level::error : syslog_level == 4 ? level::warn : syslog_level <= 6 ? level::info : level::debug;
+  log(lv, std::string("librdkafka ") + fac + ": " + buf);
+}
+
 }  // namespace
 
 std::int64_t now_ms() noexcept {
@@ -25,6 +33,7 @@ std::int64_t now_ms() noexcept {
 
 rd_kafka_conf_t* make_conf(const config::settings& s, const std::string& bootstrap, client_kind kind) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, &on_rdkafka_log);
   set(conf, "bootstrap.servers", bootstrap, "default");
   set(conf, "client.id", "contactgate", "default");
   if (kind == client_kind::consumer) {

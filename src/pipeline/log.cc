@@ -1,35 +1,112 @@
 #include "pipeline/log.h"
 
-#include <atomic>
-#include <cstdio>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "core/format.h"
 #include "emit/records.h"
-#include "pipeline/kafka.h"
 
 namespace cg::pipeline {
 
 namespace {
-std::atomic<int> g_min{static_cast<int>(level::info)};
-std::mutex g_mu;
-constexpr const char* names[] = {"debug", "info", "warn", "error"};
+
+std::shared_ptr<spdlog::logger> make_logger() {
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto lg = std::make_shared<spdlog::logger>("contactgate", sink);
+  // One JSON object per line; the message part is escaped JSON built by log().
+  lg->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
+  lg->set_level(spdlog::level::info);
+  lg->flush_on(spdlog::level::info);
+  return lg;
+}
+
+spdlog::logger& logger() {
+  static const std::shared_ptr<spdlog::logger> lg = make_logger();
+  return *lg;
+}
+
+// Phone numbers are personal data: mask every '+' followed by 7 or more digits.
+std::string mask_phones(std::string_view msg) {
+  std::string out;
+  out.reserve(msg.size());
+  for (std::size_t i = 0; i < msg.size();) {
+    if (msg[i] == '+') {
+      std::size_t j = i + 1;
+      while (j < msg.size() && msg[j] >= '0' && msg[j] <= '9') ++j;
+      if (j - i - 1 >= 7) {
+        out += emit::mask_phone(msg.substr(i, j - i));
+        i = j;
+        continue;
+      }
+    }
+    out.push_back(msg[i++]);
+  }
+  return out;
+}
+
+// Repeated messages (same text once digits are ignored) are logged at most once per
+// 10 s; the next one says how many were suppressed.
+struct rate_limiter {
+  struct entry {
+    std::chrono::steady_clock::time_point last;
+    std::uint64_t suppressed{0};
+  };
+  std::mutex mu;
+  std::unordered_map<std::string, entry> seen;
+
+  // Returns false to drop; sets `repeated` to the suppressed count to report.
+  bool admit(std::string_view msg, std::uint64_t& repeated) {
+    std::string key;
+    for (char c : msg) {
+      if (c < '0' || c > '9') key.push_back(c);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lk(mu);
+    if (seen.size() > 10000) seen.clear();  // bounded memory
+    auto [it, fresh] = seen.try_emplace(key, entry{now, 0});
+    if (fresh) return true;
+    if (now - it->second.last < std::chrono::seconds(10)) {
+      ++it->second.suppressed;
+      return false;
+    }
+    repeated = it->second.suppressed;
+    it->second = entry{now, 0};
+    return true;
+  }
+};
+
+rate_limiter& limiter() {
+  static rate_limiter r;
+  return r;
+}
+
 }  // namespace
 
-void set_log_level(level min) { g_min = static_cast<int>(min); }
+void set_log_level(level min) {
+  static constexpr spdlog::level::level_enum map[] = {spdlog::level::debug, spdlog::level::info, spdlog::level::warn,
+                                                     spdlog::level::err};
+  logger().set_level(map[static_cast<int>(min)]);
+}
 
 void log(level lv, std::string_view msg) {
-  if (static_cast<int>(lv) < g_min.load(std::memory_order_relaxed)) return;
-  std::string line = "{\"ts\":";
-  append_json_string(line, emit::iso8601_utc(now_ms()));
-  line += ",\"level\":\"";
-  line += names[static_cast<int>(lv)];
-  line += "\",\"msg\":";
-  append_json_string(line, msg);
-  line += "}\n";
-  std::lock_guard lk(g_mu);
-  std::fwrite(line.data(), 1, line.size(), stderr);
+  static constexpr spdlog::level::level_enum map[] = {spdlog::level::debug, spdlog::level::info, spdlog::level::warn,
+                                                     spdlog::level::err};
+  const auto sl = map[static_cast<int>(lv)];
+  if (!logger().should_log(sl)) return;
+  std::uint64_t repeated = 0;
+  if (lv >= level::warn && !limiter().admit(msg, repeated)) return;
+  std::string body = "\"msg\":";
+  append_json_string(body, mask_phones(msg));
+  if (repeated > 0) {
+    body += ",\"repeated\":";
+    append_int(body, static_cast<long long>(repeated));
+  }
+  logger().log(sl, body);
 }
 
 }  // namespace cg::pipeline

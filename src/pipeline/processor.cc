@@ -44,6 +44,7 @@ struct partition_state {
   std::size_t emitted{0};     // jobs at the front that have been produced
   std::int64_t next_commit{-1};
   std::int64_t committed{-1};
+  std::int64_t consumed{-1};
   bool stuck{false};
 };
 
@@ -75,6 +76,7 @@ struct processor::impl {
   std::string fatal;
   clock_type::time_point last_commit = clock_type::now();
   clock_type::time_point last_transport_log{};
+  clock_type::time_point last_snapshot{};
 
   // ---- callbacks (all invoked on the main thread, inside poll/consume calls) ----
 
@@ -90,9 +92,18 @@ struct processor::impl {
     } else {
       self->st.outputs_delivered.fetch_add(1, std::memory_order_relaxed);
     }
-    if (--j->pending == 0 && j->orphan) {
-      delete j;
-      --self->in_flight;
+    if (--j->pending == 0) {
+      if (!j->failed && j->msg) {
+        rd_kafka_timestamp_type_t tstype;
+        const std::int64_t ts = rd_kafka_message_timestamp(j->msg, &tstype);
+        if (tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0) {
+          self->st.end_to_end_seconds.observe(static_cast<double>(std::max<std::int64_t>(0, now_ms() - ts)) / 1000.0);
+        }
+      }
+      if (j->orphan) {
+        delete j;
+        --self->in_flight;
+      }
     }
   }
 
@@ -135,6 +146,7 @@ struct processor::impl {
         names += (names.empty() ? "" : ",") + std::to_string(p.partition);
       }
       log(level::info, "assigned partitions [" + names + "] of " + self->cfg.input_topic);
+      self->st.joined.store(true);
       if (cooperative) {
         if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, list)) {
           log(level::error, std::string("incremental assign failed: ") + rd_kafka_error_string(e));
@@ -166,12 +178,23 @@ struct processor::impl {
   void worker_main() {
     validate::payload_validator validator(rules, cfg.limits);
     payload_outcome outcome;
+    const bool passthrough = cfg.mode == "passthrough";
     job* j = nullptr;
     std::uint64_t rejections = 0;
     while (!workers_stop.load(std::memory_order_acquire)) {
       if (!queue.wait_dequeue_timed(j, std::chrono::milliseconds(50))) continue;
       const rd_kafka_message_t* m = j->msg;
       const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+      if (passthrough) {  // benchmark ceiling: the same pipeline without validation
+        emit::out_message o;
+        o.value = std::string(payload);
+        o.has_key = m->key != nullptr;
+        if (o.has_key) o.key = std::string(static_cast<const char*>(m->key), m->key_len);
+        j->outputs.push_back(std::move(o));
+        j->ready.store(true, std::memory_order_release);
+        continue;
+      }
+      const auto t0 = clock_type::now();
       validator.validate(payload, outcome);
       rd_kafka_timestamp_type_t tstype;
       const std::int64_t ts = rd_kafka_message_timestamp(m, &tstype);
@@ -183,22 +206,37 @@ struct processor::impl {
       src.has_key = m->key != nullptr;
       if (src.has_key) src.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
       emit::build_outputs(outcome, payload, src, info, now_ms(), j->outputs);
+      std::size_t k = 0;  // outputs follow the contacts in order (or one malformed output)
       for (const auto& o : j->outputs) {
+        const contact_outcome* co = outcome.malformed || k >= outcome.contacts.size() ? nullptr : &outcome.contacts[k];
+        ++k;
         if (o.dest == emit::destination::accepted) {
           st.contacts_accepted.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
         (o.malformed ? st.payloads_malformed : st.contacts_rejected).fetch_add(1, std::memory_order_relaxed);
-        for (const reason& r : o.reasons) st.count_reason(r.code, r.what);
-        if ((rejections++ & 255) == 0) {  // sample: no payload content, so nothing personal
-          std::string line = "partition " + std::to_string(m->partition) + " offset " + std::to_string(m->offset);
+        for (const reason& r : o.reasons) {
+          st.count_reason(r.code, r.what);
+          if (r.code == reason_code::internal_server_error) st.internal_errors.fetch_add(1, std::memory_order_relaxed);
+        }
+        if ((rejections++ & 63) == 0) {  // a sample for people to look at; phone numbers masked
+          std::string line = emit::iso8601_utc(now_ms()) + " p" + std::to_string(m->partition) + "@" +
+                             std::to_string(m->offset);
+          if (co) line += "[" + std::to_string(co->index) + "]";
+          for (const auto& h : o.headers) {
+            if (h.name == emit::h_correlation_id) line += " correlation_id=" + h.value;
+          }
+          if (co && co->contact_id.kind == field_kind::string) line += " contact_id=" + emit::mask_phone(co->contact_id.text);
           for (const auto& h : o.headers) {
             if (h.name == emit::h_error_reasons) line += " reasons=" + h.value;
-            if (h.name == emit::h_correlation_id) line += " correlation_id=" + h.value;
           }
           st.remember_rejection(std::move(line));
         }
       }
+      const auto busy = clock_type::now() - t0;
+      st.validation_seconds.observe(std::chrono::duration<double>(busy).count());
+      st.worker_busy_ns.fetch_add(static_cast<std::uint64_t>(std::chrono::nanoseconds(busy).count()),
+                                  std::memory_order_relaxed);
       j->ready.store(true, std::memory_order_release);
     }
   }
@@ -341,6 +379,34 @@ struct processor::impl {
     for (auto& [id, p] : parts) retire(p);
     if (allow_commit && clock_type::now() - last_commit >= cfg.commit_interval) commit(false);
     backpressure();
+    st.in_flight.store(in_flight, std::memory_order_relaxed);
+    st.queue_depth.store(queue.size_approx(), std::memory_order_relaxed);
+    const auto now = clock_type::now();
+    if (now - last_snapshot >= std::chrono::milliseconds(500)) {
+      last_snapshot = now;
+      publish_snapshot();
+    }
+  }
+
+  void publish_snapshot() {
+    std::vector<partition_snapshot> v;
+    v.reserve(parts.size());
+    for (const auto& [id, p] : parts) {
+      partition_snapshot s;
+      s.partition = id;
+      s.committed = p.committed;
+      s.consumed = p.consumed;
+      s.in_flight = p.inflight.size();
+      if (!p.inflight.empty()) {
+        rd_kafka_timestamp_type_t tstype;
+        const std::int64_t ts = rd_kafka_message_timestamp(p.inflight.front()->msg, &tstype);
+        s.oldest_in_flight_ts_ms = tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
+      }
+      s.stuck = p.stuck;
+      s.paused = paused || p.stuck;
+      v.push_back(s);
+    }
+    st.publish_partitions(std::move(v));
   }
 
   bool pending_work() const {
@@ -466,6 +532,7 @@ struct processor::impl {
     j->part = &it->second;
     j->offset = m->offset;
     it->second.inflight.push_back(j);
+    it->second.consumed = m->offset + 1;
     ++in_flight;
     st.messages_consumed.fetch_add(1, std::memory_order_relaxed);
     queue.enqueue(j);
@@ -496,6 +563,7 @@ struct processor::impl {
     }
     log(level::info, "processing " + cfg.input_topic + " -> " + cfg.accepted_topic + " / " + cfg.rejected_topic +
                          " with " + std::to_string(cfg.workers) + " workers, group " + cfg.group_id);
+    st.workers.store(cfg.workers);
     for (unsigned i = 0; i < cfg.workers; ++i) workers.emplace_back([this] { worker_main(); });
 
     std::vector<rd_kafka_message_t*> batch(1000);

@@ -11,6 +11,7 @@ void payload_validator::validate_contact(const contact_fields& c, contact_outcom
   out.index = c.index;
   out.raw = c.raw;
   out.correlation_id = c.correlation_id;
+  out.contact_id = c.contact_id;
   out.reasons = {};
   reason r;
   if (check_correlation_id(c.correlation_id, r)) out.reasons.push(r);

@@ -123,7 +123,7 @@ def consume_outputs(bootstrap, topics, want, timeout):
 def start_cg(binary, bootstrap, group, log_path, extra=()):
     log = open(log_path, "ab")
     return subprocess.Popen([binary, "run", "--brokers", bootstrap, "--group", group,
-                             "--set", "pipeline.shutdown_timeout_ms=10000", *extra],
+                             "--set", "pipeline.shutdown_timeout_ms=10000", "--set", "http.port=0", *extra],
                             stdout=log, stderr=log)
 
 
@@ -215,6 +215,28 @@ def test_restarts(binary, bootstrap, count, workdir):
     check(not missing, "every contact has an outcome after restarts (%d missing)" % len(missing))
 
 
+def test_two_instances(binary, bootstrap, count, workdir):
+    print("== test 4: six partitions, two instances in one group, one stopped midway", flush=True)
+    stream = Stream(binary, count, seed=44)
+    where = produce(bootstrap, "t4.in", stream)
+    topics = ["--set", "topics.input=t4.in", "--set", "topics.accepted=t4.ok", "--set", "topics.rejected=t4.bad",
+              "--set", "pipeline.max_in_flight=2000"]
+    a = start_cg(binary, bootstrap, "g4", os.path.join(workdir, "cg4a.log"), topics)
+    b = start_cg(binary, bootstrap, "g4", os.path.join(workdir, "cg4b.log"), topics)
+    time.sleep(5)
+    a.send_signal(signal.SIGTERM)
+    check(a.wait(30) == 0, "the stopped instance exits cleanly")
+    outs = consume_outputs(bootstrap, ["t4.ok", "t4.bad"], stream.contacts, 180)
+    b.send_signal(signal.SIGTERM)
+    check(b.wait(30) == 0, "the remaining instance exits cleanly")
+    keyed = outcome_keys(outs, where)
+    got = set(k for k, _ in keyed)
+    missing = set(stream.expected) - got
+    print("   %d outcomes, %d distinct, %d duplicates, %d missing" % (len(keyed), len(got), len(keyed) - len(got),
+                                                                     len(missing)), flush=True)
+    check(not missing, "every contact has an outcome with two instances (%d missing)" % len(missing))
+
+
 def test_broker_late(binary, kdir, workdir):
     print("== test 3: broker down at start, up later", flush=True)
     bootstrap = open(os.path.join(kdir, "bootstrap")).read().strip()
@@ -240,12 +262,13 @@ def main():
     bootstrap = broker("start", kdir)
     print("broker at", bootstrap, flush=True)
     try:
-        for t in ("t1", "t2", "t3"):
-            subprocess.run([args.binary, "topics", "create", "--brokers", bootstrap, "--partitions", "3",
+        for t, parts in (("t1", 3), ("t2", 3), ("t3", 3), ("t4", 6)):
+            subprocess.run([args.binary, "topics", "create", "--brokers", bootstrap, "--partitions", str(parts),
                             "--set", "topics.input=%s.in" % t, "--set", "topics.accepted=%s.ok" % t,
                             "--set", "topics.rejected=%s.bad" % t], check=True)
         test_mixed_stream(args.binary, bootstrap, args.count, workdir)
         test_restarts(args.binary, bootstrap, args.count // 2, workdir)
+        test_two_instances(args.binary, bootstrap, args.count // 2, workdir)
         test_broker_late(args.binary, kdir, workdir)
     finally:
         broker("stop", kdir)

@@ -1,0 +1,20 @@
+#pragma once
+/// Operator commands: `contactgate lag` and `contactgate tail rejected`.
+#include <cstdint>
+#include <string>
+
+#include "app/kafka_cmds.h"
+
+namespace cg::app {
+
+/// Per partition: committed offset, log end offset, lag, time lag. Exit 0; 3 when any
+/// partition's lag exceeds `max_lag` (>= 0); 1 when Kafka cannot be read.
+[[nodiscard]] int run_lag(const config_sources& src, const std::string& group, long long max_lag, bool json);
+
+/// Follows the rejected topic and prints one line per rejection (phone numbers masked).
+/// `since`: "", "beginning", a duration ("15m", "2h", "30s") or epoch milliseconds.
+/// `reason`: only rejections with this code (or CODE:DETAIL). Stops after `max` (0: never).
+[[nodiscard]] int run_tail(const config_sources& src, const std::string& reason, const std::string& since, bool json,
+                           std::uint64_t max);
+
+}  // namespace cg::app
