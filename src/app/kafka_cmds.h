@@ -1,6 +1,9 @@
 #pragma once
 /// The Kafka commands: run, demo, produce, topics create, config check.
+#include <cstdint>
 #include <string>
+
+#include "config/config.h"
 #include <vector>
 
 namespace cg::app {
@@ -11,6 +14,9 @@ struct config_sources {
   std::vector<std::string> sets;       ///< "section.key=value"
   std::vector<std::string> kafka_props;  ///< -X "prop=value" -> kafka.common.prop
 };
+
+/// The effective settings from these sources (throws config::config_error).
+[[nodiscard]] config::settings load_settings(const config_sources& src);
 
 [[nodiscard]] int run_processor(const config_sources& src);
 [[nodiscard]] int run_demo(const config_sources& src, std::size_t count, double invalid_ratio);

@@ -22,6 +22,17 @@
 
 namespace {
 
+std::string version_text() {
+  const auto& postal = cg::validate::postal_table::builtin();
+  std::size_t with_codes = 0;
+  for (const auto& r : postal.rows()) with_codes += r.has_postal_codes;
+  return std::string("contactgate ") + CG_VERSION + "\nphone data: " + cg::validate::phone_metadata_version() +
+         "\ncountry data: iso-codes " + std::string(cg::validate::iso_codes_version()) + " (" +
+         std::to_string(cg::validate::assigned_countries().size()) + " assigned ISO 3166-1 alpha-2 codes)\n" +
+         "postal data: postal_codes.tsv " + std::string(postal.digest()) + " (" + std::to_string(postal.rows().size()) +
+         " countries, " + std::to_string(with_codes) + " with postal codes)\n";
+}
+
 void print_version() {
   const auto& postal = cg::validate::postal_table::builtin();
   std::size_t with_codes = 0;
@@ -53,6 +64,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(std::size_t{2}, std::size_t{1} << 30));
   validate->add_option("--max-depth", vopts.limits.max_depth, "Deepest nesting accepted")
       ->capture_default_str()->check(CLI::Range(std::size_t{2}, std::size_t{4096}));
+  validate->add_option("--max-string-bytes", vopts.limits.max_string_bytes, "Longest JSON string accepted (bytes)")
+      ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
   validate->add_option("--max-contacts", vopts.limits.max_contacts, "Most contacts accepted in one payload")
       ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
 
@@ -127,6 +140,14 @@ int main(int argc, char** argv) {
   tail_rejected->add_flag("--json", tail_json, "Print the rejection records (contact_id masked)");
   tail_rejected->add_option("--max", tail_max, "Stop after this many (0: follow until Ctrl-C)");
 
+  int sb_hours = 24;
+  std::string sb_metrics;
+  auto* support = app.add_subcommand("support-bundle",
+                                     "Versions, configuration (redacted), recent INTERNAL_SERVER_ERROR correlation_ids, metrics");
+  add_config_opts(support);
+  support->add_option("--hours", sb_hours, "How far back to look for internal errors")->capture_default_str()->check(CLI::Range(1, 24 * 30));
+  support->add_option("--metrics-url", sb_metrics, "A running instance's /metrics (default: from http.address/http.port)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -145,6 +166,13 @@ int main(int argc, char** argv) {
     if (*produce) return cg::app::run_produce(csrc, pcount, prate, pinvalid, pseed, parray, pbulk);
     if (*topics_create) return cg::app::run_topics_create(csrc);
     if (*config_check) return cg::app::run_config_check(csrc);
+    if (*support) {
+      if (sb_metrics.empty()) {
+        const auto st = cg::app::load_settings(csrc);
+        sb_metrics = "http://" + st.http_address + ":" + std::to_string(st.http_port) + "/metrics";
+      }
+      return cg::app::run_support_bundle(csrc, sb_hours, sb_metrics, version_text());
+    }
     if (*lag) return cg::app::run_lag(csrc, lag_group, lag_max, lag_json);
     if (*tail_rejected) return cg::app::run_tail(csrc, tail_reason, tail_since, tail_json, tail_max);
     if (*generate) {

@@ -1,6 +1,11 @@
 #include "app/ops_cmds.h"
 
 #include <simdjson.h>
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 
 #include <atomic>
 #include <csignal>
@@ -11,9 +16,10 @@
 #include "metrics/lag.h"
 #include "pipeline/kafka.h"
 
+#include <map>
+
 namespace cg::app {
 
-config::settings load_settings(const config_sources& src);  // kafka_cmds.cc
 
 namespace {
 
@@ -231,6 +237,140 @@ int run_tail(const config_sources& src, const std::string& reason, const std::st
   }
   rd_kafka_consumer_close(raw);
   return 0;
+}
+
+namespace {
+
+// GET http://host:port/path with Boost.Beast; false and a message when unreachable.
+bool http_get(const std::string& url, std::string& body, std::string& error) {
+  namespace asio = boost::asio;
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  const std::string prefix = "http://";
+  if (url.rfind(prefix, 0) != 0) {
+    error = "only http:// URLs";
+    return false;
+  }
+  const std::string rest = url.substr(prefix.size());
+  const auto slash = rest.find('/');
+  const std::string hostport = rest.substr(0, slash), path = slash == std::string::npos ? "/" : rest.substr(slash);
+  const auto colon = hostport.rfind(':');
+  const std::string host = hostport.substr(0, colon), port = colon == std::string::npos ? "80" : hostport.substr(colon + 1);
+  try {
+    asio::io_context io;
+    asio::ip::tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(5));
+    stream.connect(resolver.resolve(host, port));
+    http::request<http::empty_body> req{http::verb::get, path, 11};
+    req.set(http::field::host, host);
+    http::write(stream, req);
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    http::read(stream, buf, res);
+    body = res.body();
+    beast::error_code ec;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    return res.result_int() == 200;
+  } catch (const std::exception& e) {
+    error = e.what();
+    return false;
+  }
+}
+
+}  // namespace
+
+int run_support_bundle(const config_sources& src, int hours, const std::string& metrics_url, const std::string& versions) {
+  const config::settings s = load_settings(src);
+  std::printf("# contactgate support bundle, %s\n\n## Versions\n%s\n## Effective configuration (secrets redacted)\n%s\n",
+              emit::iso8601_utc(pipeline::now_ms()).c_str(), versions.c_str(), config::to_toml(s).c_str());
+  std::printf("## INTERNAL_SERVER_ERROR outcomes, last %d h (correlation_id, time, source)\n", hours);
+  int rc = 0;
+  if (s.brokers.empty()) {
+    std::printf("(no kafka.brokers configured: cannot read %s)\n", s.rejected_topic.c_str());
+    rc = 1;
+  } else {
+    config::settings c = s;
+    c.group_id = "contactgate-support";  // manual assignment, never committed
+    rd_kafka_conf_t* conf = pipeline::make_conf(c, s.brokers, pipeline::client_kind::consumer);
+    char err[512];
+    rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!raw) throw pipeline::kafka_error(err);
+    pipeline::rk_ptr rk(raw);
+    rd_kafka_topic_t* t = rd_kafka_topic_new(raw, s.rejected_topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    const rd_kafka_resp_err_t me = rd_kafka_metadata(raw, 0, t, &md, 10000);
+    rd_kafka_topic_destroy(t);
+    if (me || md->topic_cnt != 1 || md->topics[0].err) {
+      std::printf("(cannot read %s: %s)\n", s.rejected_topic.c_str(), me ? rd_kafka_err2str(me) : rd_kafka_err2str(md->topics[0].err));
+      if (md) rd_kafka_metadata_destroy(md);
+      rc = 1;
+    } else {
+      const std::int64_t since = pipeline::now_ms() - static_cast<std::int64_t>(hours) * 3'600'000;
+      rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+      std::map<std::int32_t, std::int64_t> end;
+      for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
+        const auto p = md->topics[0].partitions[i].id;
+        rd_kafka_topic_partition_list_add(l, s.rejected_topic.c_str(), p)->offset = since;
+        std::int64_t lo = 0, hi = 0;
+        if (rd_kafka_query_watermark_offsets(raw, s.rejected_topic.c_str(), p, &lo, &hi, 10000) == 0) end[p] = hi;
+      }
+      rd_kafka_metadata_destroy(md);
+      const rd_kafka_resp_err_t oe = rd_kafka_offsets_for_times(raw, l, 10000);
+      std::size_t found = 0;
+      if (oe) {
+        std::printf("(offsets for the last %d h: %s)\n", hours, rd_kafka_err2str(oe));
+        rc = 1;
+      } else {
+        std::map<std::int32_t, bool> done;
+        for (int i = 0; i < l->cnt; ++i) {
+          const auto p = l->elems[i].partition;
+          if (l->elems[i].offset < 0 || l->elems[i].offset >= end[p]) done[p] = true;
+          if (l->elems[i].offset < 0) l->elems[i].offset = RD_KAFKA_OFFSET_END;
+        }
+        rd_kafka_assign(raw, l);
+        simdjson::dom::parser parser;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (done.size() < end.size() && std::chrono::steady_clock::now() < deadline) {
+          rd_kafka_message_t* m = rd_kafka_consumer_poll(raw, 200);
+          if (!m) continue;
+          if (!m->err) {
+            if (header_value(m, "contactgate.error.reasons").find("INTERNAL_SERVER_ERROR") != std::string::npos) {
+              simdjson::dom::element doc;
+              std::string_view cid = "(none)", stopic;
+              int64_t part = -1, off = -1, idx = -1;
+              if (parser.parse(static_cast<const char*>(m->payload), m->len).get(doc) == simdjson::SUCCESS) {
+                if (doc["correlation_id"].get_string().get(cid)) {}
+                if (doc["source"]["topic"].get_string().get(stopic)) {}
+                if (doc["source"]["partition"].get_int64().get(part)) {}
+                if (doc["source"]["offset"].get_int64().get(off)) {}
+                if (doc["source"]["index"].get_int64().get(idx)) {}
+              }
+              rd_kafka_timestamp_type_t tt;
+              std::printf("%s %s %s/%lld@%lld%s\n", std::string(cid).c_str(),
+                          emit::iso8601_utc(rd_kafka_message_timestamp(m, &tt)).c_str(), std::string(stopic).c_str(),
+                          static_cast<long long>(part), static_cast<long long>(off),
+                          idx >= 0 ? ("[" + std::to_string(idx) + "]").c_str() : "");
+              ++found;
+            }
+            if (m->offset + 1 >= end[m->partition]) done[m->partition] = true;
+          }
+          rd_kafka_message_destroy(m);
+        }
+        std::printf("(%zu found)\n", found);
+      }
+      rd_kafka_topic_partition_list_destroy(l);
+      rd_kafka_consumer_close(raw);
+    }
+  }
+  std::printf("\n## Metrics snapshot (%s)\n", metrics_url.c_str());
+  std::string body, error;
+  if (http_get(metrics_url, body, error)) {
+    std::fputs(body.c_str(), stdout);
+  } else {
+    std::printf("(not reachable: %s)\n", error.empty() ? "HTTP error" : error.c_str());
+  }
+  return rc;
 }
 
 }  // namespace cg::app

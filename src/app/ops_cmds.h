@@ -17,4 +17,10 @@ namespace cg::app {
 [[nodiscard]] int run_tail(const config_sources& src, const std::string& reason, const std::string& since, bool json,
                            std::uint64_t max);
 
+/// Everything Twilio support asks for: versions, the effective configuration (secrets
+/// redacted), the INTERNAL_SERVER_ERROR correlation_ids of the last `hours` read back from
+/// the rejected topic, and a metrics snapshot from a running instance (`metrics_url`).
+[[nodiscard]] int run_support_bundle(const config_sources& src, int hours, const std::string& metrics_url,
+                                     const std::string& versions);
+
 }  // namespace cg::app

@@ -16,7 +16,7 @@ const std::vector<std::string> k_keys = {
     "kafka.brokers",        "kafka.group_id",        "topics.input",          "topics.accepted",
     "topics.rejected",      "topics.partitions",     "topics.replication",    "pipeline.workers",
     "pipeline.max_in_flight", "pipeline.commit_interval_ms", "pipeline.shutdown_timeout_ms",
-    "pipeline.phone_validator", "pipeline.mode", "http.enabled", "http.address", "http.port", "limits.max_payload_bytes", "limits.max_depth", "limits.max_contacts"};
+    "pipeline.phone_validator", "pipeline.mode", "pipeline.internal_retries", "testing.fault_rate", "testing.fault_mode", "http.enabled", "http.address", "http.port", "limits.max_payload_bytes", "limits.max_depth", "limits.max_contacts", "limits.max_string_bytes"};
 
 constexpr std::string_view k_passthrough[] = {"kafka.common.", "kafka.consumer.", "kafka.producer."};
 
@@ -147,6 +147,20 @@ settings resolve(const std::vector<layer>& layers) {
           throw config_error(src + ": pipeline.mode = '" + value + "': expected validate or passthrough");
         }
         s.mode = value;
+      } else if (key == "pipeline.internal_retries") {
+        s.internal_retries = parse_number<int>(key, value, src, 0, 20);
+      } else if (key == "testing.fault_rate") {
+        char* end = nullptr;
+        const double v = std::strtod(value.c_str(), &end);
+        if (end == value.c_str() || *end != '\0' || v < 0 || v > 1) {
+          throw config_error(src + ": testing.fault_rate = '" + value + "': expected a number from 0 to 1");
+        }
+        s.fault_rate = v;
+      } else if (key == "testing.fault_mode") {
+        if (value != "permanent" && value != "transient") {
+          throw config_error(src + ": testing.fault_mode = '" + value + "': expected permanent or transient");
+        }
+        s.fault_mode = value;
       } else if (key == "http.enabled") {
         if (value != "true" && value != "false") throw config_error(src + ": http.enabled = '" + value + "': expected true or false");
         s.http_enabled = value == "true";
@@ -158,6 +172,8 @@ settings resolve(const std::vector<layer>& layers) {
         s.limits.max_payload_bytes = parse_number<std::size_t>(key, value, src, 2, std::size_t{1} << 30);
       } else if (key == "limits.max_depth") {
         s.limits.max_depth = parse_number<std::size_t>(key, value, src, 2, 4096);
+      } else if (key == "limits.max_string_bytes") {
+        s.limits.max_string_bytes = parse_number<std::size_t>(key, value, src, 1, std::size_t{1} << 30);
       } else if (key == "limits.max_contacts") {
         s.limits.max_contacts = parse_number<std::size_t>(key, value, src, 1, 10'000'000);
       } else {
@@ -197,11 +213,14 @@ std::string to_toml(const settings& s) {
                                       {"commit_interval_ms", static_cast<int64_t>(s.commit_interval.count())},
                                       {"shutdown_timeout_ms", static_cast<int64_t>(s.shutdown_timeout.count())},
                                       {"phone_validator", s.phone_validator},
-                                      {"mode", s.mode}});
+                                      {"mode", s.mode},
+                                      {"internal_retries", s.internal_retries}});
+  root.insert("testing", toml::table{{"fault_rate", s.fault_rate}, {"fault_mode", s.fault_mode}});
   root.insert("http", toml::table{{"enabled", s.http_enabled}, {"address", s.http_address}, {"port", s.http_port}});
   root.insert("limits", toml::table{{"max_payload_bytes", static_cast<int64_t>(s.limits.max_payload_bytes)},
                                     {"max_depth", static_cast<int64_t>(s.limits.max_depth)},
-                                    {"max_contacts", static_cast<int64_t>(s.limits.max_contacts)}});
+                                    {"max_contacts", static_cast<int64_t>(s.limits.max_contacts)},
+                                    {"max_string_bytes", static_cast<int64_t>(s.limits.max_string_bytes)}});
   std::ostringstream os;
   os << toml::toml_formatter(root) << "\n";
   return os.str();

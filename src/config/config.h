@@ -44,6 +44,12 @@ struct settings {
   /// "validate" (the product) or "passthrough": copy every input message unchanged to the
   /// accepted topic without validating (for benchmarks: the ceiling the cluster allows).
   std::string mode{"validate"};
+  /// In-process retries (with backoff) of a record whose processing failed, before it is
+  /// rejected with INTERNAL_SERVER_ERROR (retryable).
+  int internal_retries{3};
+  // [testing] -- for tests only: inject processing failures without a special build.
+  double fault_rate{0.0};               ///< share of input messages whose processing fails
+  std::string fault_mode{"permanent"};  ///< "permanent" (every attempt) or "transient" (first only)
   // [http]
   bool http_enabled{true};
   std::string http_address{"127.0.0.1"};  ///< loopback unless configured otherwise

@@ -60,6 +60,7 @@ enum class detail : std::uint8_t {
   root_not_container,
   element_not_object,
   too_deep,
+  string_too_long,
   duplicate_key,
   contacts_not_array,
   no_contacts,
@@ -121,6 +122,7 @@ enum class e164_problem : std::uint8_t { none, no_plus, no_digits, non_digit, le
     case detail::root_not_container: return "ROOT_NOT_CONTAINER";
     case detail::element_not_object: return "ELEMENT_NOT_OBJECT";
     case detail::too_deep: return "TOO_DEEP";
+    case detail::string_too_long: return "STRING_TOO_LONG";
     case detail::duplicate_key: return "DUPLICATE_KEY";
     case detail::contacts_not_array: return "CONTACTS_NOT_ARRAY";
     case detail::no_contacts: return "NO_CONTACTS";

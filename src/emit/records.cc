@@ -101,8 +101,10 @@ std::string reasons_header(const reason_list& reasons) {
   return h;
 }
 
-out_message rejection(const reason_list& reasons, const field_value* correlation_id, std::string_view record_json,
-                      std::string_view raw_bytes, bool malformed, const source_info& src, long long index,
+enum class record_kind { json, raw, omitted };
+
+out_message rejection(const reason_list& reasons, const field_value* correlation_id, record_kind kind,
+                      std::string_view record, bool malformed, const source_info& src, long long index,
                       const validator_info& info, std::int64_t now_ms) {
   out_message m;
   m.dest = destination::rejected;
@@ -116,7 +118,7 @@ out_message rejection(const reason_list& reasons, const field_value* correlation
     m.key = std::string(correlation_id->text);
   }
   std::string& v = m.value;
-  v.reserve(512 + record_json.size() + raw_bytes.size());
+  v.reserve(512 + record.size() * 2);
   v += "{\"error_code\":30647,\"error_message\":\"Failed to Upsert Contact\",\"correlation_id\":";
   if (correlation_id && correlation_id->kind == field_kind::string) append_json_string(v, correlation_id->text); else v += "null";
   bool retryable = false;
@@ -126,14 +128,16 @@ out_message rejection(const reason_list& reasons, const field_value* correlation
   v += ",\"reasons\":";
   append_reasons_json(v, reasons);
   v += ",\"record\":";
-  if (!malformed) {
-    v += record_json;
+  if (kind == record_kind::json) {
+    v += record;
     v += ",\"record_encoding\":\"json\"";
-  } else if (find_invalid_utf8(raw_bytes) == std::string_view::npos) {
-    append_json_string(v, raw_bytes);
+  } else if (kind == record_kind::omitted) {
+    v += "null,\"record_encoding\":\"omitted\"";
+  } else if (find_invalid_utf8(record) == std::string_view::npos) {
+    append_json_string(v, record);
     v += ",\"record_encoding\":\"string\"";
   } else {
-    append_json_string(v, base64(raw_bytes));
+    append_json_string(v, base64(record));
     v += ",\"record_encoding\":\"base64\"";
   }
   v += ",";
@@ -159,12 +163,12 @@ void build_outputs(const payload_outcome& outcome, std::string_view raw_payload,
   if (outcome.malformed) {
     reason_list rl;
     rl.push(outcome.malformed_reason);
-    out.push_back(rejection(rl, nullptr, {}, raw_payload, true, src, -1, info, now_ms));
+    out.push_back(rejection(rl, nullptr, record_kind::raw, raw_payload, true, src, -1, info, now_ms));
     return;
   }
   for (const contact_outcome& c : outcome.contacts) {
     if (!c.accepted()) {
-      out.push_back(rejection(c.reasons, &c.correlation_id, c.raw, {}, false, src, c.index, info, now_ms));
+      out.push_back(rejection(c.reasons, &c.correlation_id, record_kind::json, c.raw, false, src, c.index, info, now_ms));
       continue;
     }
     out_message m;
@@ -181,6 +185,39 @@ void build_outputs(const payload_outcome& outcome, std::string_view raw_payload,
     m.headers.push_back({std::string(h_correlation_id), std::string(c.correlation_id.text)});
     out.push_back(std::move(m));
   }
+}
+
+namespace {
+reason internal_reason(std::string_view note) {
+  reason r;
+  r.code = reason_code::internal_server_error;
+  r.field = field_id::none;
+  r.what = detail::processing_failed;
+  r.note = note;
+  return r;
+}
+}  // namespace
+
+void build_internal_error_outputs(const payload_outcome* outcome, std::string_view raw_payload,
+                                  const source_info& src, const validator_info& info, std::int64_t now_ms,
+                                  std::string_view note, std::vector<out_message>& out) {
+  reason_list rl;
+  rl.push(internal_reason(note));
+  if (outcome == nullptr || outcome->malformed || outcome->contacts.empty()) {
+    out.push_back(rejection(rl, nullptr, record_kind::raw, raw_payload, false, src, -1, info, now_ms));
+    return;
+  }
+  for (const contact_outcome& c : outcome->contacts) {
+    out.push_back(rejection(rl, &c.correlation_id, record_kind::json, c.raw, false, src, c.index, info, now_ms));
+  }
+}
+
+out_message internal_error_without_record(std::string_view correlation_id, const source_info& src, long long index,
+                                          const validator_info& info, std::int64_t now_ms, std::string_view note) {
+  reason_list rl;
+  rl.push(internal_reason(note));
+  field_value cid{correlation_id.empty() ? field_kind::absent : field_kind::string, correlation_id};
+  return rejection(rl, &cid, record_kind::omitted, {}, false, src, index, info, now_ms);
 }
 
 }  // namespace cg::emit

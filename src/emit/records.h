@@ -29,6 +29,7 @@ struct out_message {
   std::vector<header> headers;
   reason_list reasons{};  ///< rejected contacts (for metrics); malformed: the one reason
   bool malformed{false};
+  bool replaced{false};  ///< an INTERNAL_SERVER_ERROR stand-in for an output Kafka refused
 };
 
 /// Where the input came from.
@@ -56,6 +57,19 @@ struct validator_info {
 /// or one for a malformed payload. `raw_payload` is the message value as received.
 void build_outputs(const payload_outcome& outcome, std::string_view raw_payload, const source_info& src,
                    const validator_info& info, std::int64_t now_ms, std::vector<out_message>& out);
+
+/// INTERNAL_SERVER_ERROR rejections (retryable) for an input message that contactgate
+/// itself failed to process: one per contact when the payload was read (`outcome`), else one
+/// for the payload with its raw bytes. `note` must be static text (it lands in the message).
+void build_internal_error_outputs(const payload_outcome* outcome, std::string_view raw_payload, const source_info& src,
+                                  const validator_info& info, std::int64_t now_ms, std::string_view note,
+                                  std::vector<out_message>& out);
+
+/// An INTERNAL_SERVER_ERROR rejection that leaves out the record (`"record": null`,
+/// `"record_encoding": "omitted"`), for an output the topic refused as too large.
+[[nodiscard]] out_message internal_error_without_record(std::string_view correlation_id, const source_info& src,
+                                                        long long index, const validator_info& info,
+                                                        std::int64_t now_ms, std::string_view note);
 
 /// "2026-11-27T18:00:00.123Z"
 [[nodiscard]] std::string iso8601_utc(std::int64_t ms);

@@ -37,12 +37,15 @@ http_handler make_routes(const monitor& m) {
     } else if (path == "/api/summary") {
       r.content_type = "application/json";
       r.body = m.summary_json();
+    } else if (path == "/v1/support/recent-internal-errors") {
+      r.content_type = "application/json";
+      r.body = m.recent_internal_errors_json();
     } else if (path == "/" || path == "/index.html") {
       r.content_type = "text/html; charset=utf-8";
       r.body = generated::dashboard_html;
     } else {
       r.status = 404;
-      r.body = "not found: try /, /metrics, /healthz, /readyz, /api/summary\n";
+      r.body = "not found: try /, /metrics, /healthz, /readyz, /api/summary, /v1/support/recent-internal-errors\n";
     }
     return r;
   };

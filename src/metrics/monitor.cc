@@ -235,6 +235,30 @@ std::string monitor::prometheus_text() const {
   return os.str();
 }
 
+namespace {
+void append_internal_errors(std::string& j, const std::vector<pipeline::stats::internal_error>& v) {
+  j += "[";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) j += ",";
+    j += "{\"ts\":";
+    append_json_string(j, emit::iso8601_utc(v[i].ts_ms));
+    j += ",\"correlation_id\":";
+    if (v[i].correlation_id.empty()) j += "null"; else append_json_string(j, v[i].correlation_id);
+    j += ",\"source\":";
+    append_json_string(j, v[i].source);
+    j += "}";
+  }
+  j += "]";
+}
+}  // namespace
+
+std::string monitor::recent_internal_errors_json() const {
+  std::string j = "{\"window_hours\":24,\"internal_errors\":";
+  append_internal_errors(j, _st.recent_internal_errors(pipeline::now_ms()));
+  j += "}";
+  return j;
+}
+
 std::string monitor::summary_json() const {
   std::string j = "{\"version\":";
   append_json_string(j, _info.version);
@@ -279,9 +303,15 @@ std::string monitor::summary_json() const {
     first = false;
     append_json_string(j, r);
   }
+  j += "],\"recent_internal_errors\":";
+  {
+    auto v = _st.recent_internal_errors(pipeline::now_ms());
+    if (v.size() > 20) v.erase(v.begin(), v.end() - 20);
+    append_internal_errors(j, v);
+  }
   std::string why;
   const bool is_ready = ready(why);
-  j += "],\"ready\":";
+  j += ",\"ready\":";
   j += is_ready ? "true" : "false";
   j += ",\"ready_reason\":";
   append_json_string(j, why);

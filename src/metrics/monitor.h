@@ -33,6 +33,8 @@ class monitor {
 
   [[nodiscard]] std::string prometheus_text() const;
   [[nodiscard]] std::string summary_json() const;
+  /// INTERNAL_SERVER_ERROR outcomes of the last 24 h: {"internal_errors":[{ts, correlation_id, source}]}.
+  [[nodiscard]] std::string recent_internal_errors_json() const;
   /// Ready: joined the group, no partition STALL/STOP, none stopped by a delivery failure.
   [[nodiscard]] bool ready(std::string& why) const;
 

@@ -125,6 +125,11 @@ struct payload_parser::impl {
 
   static const char* token_start(od::value& v) noexcept { return v.raw_json_token().data(); }
 
+  bool check_string(std::string_view s, const char* at) noexcept {
+    if (s.size() <= limits.max_string_bytes) return true;
+    return fail(detail::string_too_long, at, {}, static_cast<std::int64_t>(limits.max_string_bytes));
+  }
+
   // Validates any JSON value completely (on-demand would otherwise skip it unchecked).
   bool walk(od::value v, std::size_t depth) noexcept {
     od::json_type t{};
@@ -141,6 +146,7 @@ struct payload_parser::impl {
           if (auto e = std::move(f).get(fld)) return fail_simdjson(e);
           std::string_view key;
           if (auto e = fld.unescaped_key().get(key)) return fail_simdjson(e);
+          if (!check_string(key, here())) return false;
           if (!walk(fld.value(), depth + 1)) return false;
         }
         return true;
@@ -156,9 +162,10 @@ struct payload_parser::impl {
         return true;
       }
       case od::json_type::string: {
+        const char* at = token_start(v);
         std::string_view s;
         if (auto e = v.get_string().get(s)) return fail_simdjson(e);
-        return true;
+        return check_string(s, at);
       }
       case od::json_type::number:
       case od::json_type::boolean:
@@ -177,8 +184,10 @@ struct payload_parser::impl {
     od::json_type t{};
     if (auto e = v.type().get(t)) return fail_simdjson(e);
     if (t == od::json_type::string) {
+      const char* at = token_start(v);
       std::string_view s;
       if (auto e = v.get_string().get(s)) return fail_simdjson(e);
+      if (!check_string(s, at)) return false;
       fv.kind = field_kind::string;
       fv.text = s;
       return true;
@@ -235,6 +244,7 @@ struct payload_parser::impl {
       if (auto e = std::move(f).get(fld)) return fail_simdjson(e);
       std::string_view key;
       if (auto e = fld.unescaped_key().get(key)) return fail_simdjson(e);
+      if (!check_string(key, here())) return false;
       if (!contact_member(fld, key, depth, c, seen, start)) return false;
     }
     const char* stop = object_end(start);
@@ -272,6 +282,7 @@ struct payload_parser::impl {
       if (auto e = std::move(f).get(fld)) return fail_simdjson(e);
       std::string_view key;
       if (auto e = fld.unescaped_key().get(key)) return fail_simdjson(e);
+      if (!check_string(key, here())) return false;
       if (key == "contacts") {
         od::value v = fld.value();
         const char* vstart = token_start(v);

@@ -83,6 +83,38 @@ struct processor::impl {
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<impl*>(opaque);
     auto* j = static_cast<job*>(m->_private);
+    if (m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && j->msg && !j->orphan) {
+      // The topic refused the output as too large: send a small INTERNAL_SERVER_ERROR
+      // rejection in its place (unless that one fails too).
+      std::string cid, index;
+      rd_kafka_headers_t* hs = nullptr;
+      bool was_replacement = false;
+      if (rd_kafka_message_headers(m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const void* v = nullptr;
+        size_t n = 0;
+        if (rd_kafka_header_get_last(hs, emit::h_correlation_id.data(), &v, &n) == 0 && v) cid.assign(static_cast<const char*>(v), n);
+        if (rd_kafka_header_get_last(hs, emit::h_source_index.data(), &v, &n) == 0 && v) index.assign(static_cast<const char*>(v), n);
+        was_replacement = rd_kafka_header_get_last(hs, "contactgate.replacement", &v, &n) == 0;
+      }
+      if (!was_replacement) {
+        self->st.contacts_accepted.fetch_sub(m->rkt == self->accepted_topic ? 1 : 0, std::memory_order_relaxed);
+        if (m->rkt == self->rejected_topic) self->st.contacts_rejected.fetch_sub(1, std::memory_order_relaxed);
+        emit::out_message r = self->replacement(cid, index.empty() ? -1 : std::stoll(index), *j->msg);
+        r.headers.push_back({"contactgate.replacement", "1"});
+        log(level::error, "the topic refused an output of input partition " + std::to_string(j->msg->partition) +
+                              " offset " + std::to_string(j->offset) + " as too large; rejected as INTERNAL_SERVER_ERROR");
+        rd_kafka_headers_t* rh = headers_of(r);
+        const rd_kafka_resp_err_t e = rd_kafka_producev(
+            self->producer.get(), RD_KAFKA_V_RKT(self->rejected_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_VALUE(r.value.data(), r.value.size()),
+            RD_KAFKA_V_KEY(r.has_key ? r.key.data() : nullptr, r.has_key ? r.key.size() : 0), RD_KAFKA_V_HEADERS(rh),
+            RD_KAFKA_V_OPAQUE(j), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          return;  // the replacement's delivery report settles this output
+        }
+        rd_kafka_headers_destroy(rh);
+      }
+    }
     if (m->err) {
       j->failed = true;
       self->st.delivery_errors.fetch_add(1, std::memory_order_relaxed);
@@ -157,6 +189,10 @@ struct processor::impl {
       }
       if (self->paused) rd_kafka_pause_partitions(rk, list);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+      std::string names;
+      for (int i = 0; i < list->cnt; ++i) names += (names.empty() ? "" : ",") + std::to_string(list->elems[i].partition);
+      log(level::info, "revoking partitions [" + names + "] of " + self->cfg.input_topic +
+                           (rd_kafka_assignment_lost(rk) ? " (assignment lost)" : ""));
       self->release(list);
       if (cooperative) {
         if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, list)) {
@@ -174,6 +210,32 @@ struct processor::impl {
   }
 
   // ---- worker side ----
+
+  // testing.fault_rate: a deterministic share of input messages (by partition and offset)
+  // fail to process; "transient" faults fail only the first attempt.
+  bool inject_fault(const rd_kafka_message_t* m, int attempt) const noexcept {
+    if (cfg.fault_rate <= 0) return false;
+    if (cfg.fault_mode == "transient" && attempt > 0) return false;
+    std::uint64_t h = static_cast<std::uint64_t>(m->offset) * 0x9E3779B97F4A7C15ull ^
+                      static_cast<std::uint64_t>(m->partition) * 0xC2B2AE3D27D4EB4Full;
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 29;
+    return static_cast<double>(h >> 11) / 9007199254740992.0 < cfg.fault_rate;
+  }
+
+  void remember_internal(const emit::out_message& o, const rd_kafka_message_t& m) {
+    stats::internal_error e;
+    e.ts_ms = now_ms();
+    std::string index;
+    for (const auto& h : o.headers) {
+      if (h.name == emit::h_correlation_id) e.correlation_id = h.value;
+      if (h.name == emit::h_source_index) index = h.value;
+    }
+    e.source = cfg.input_topic + "/" + std::to_string(m.partition) + "@" + std::to_string(m.offset) +
+               (index.empty() ? "" : "[" + index + "]");
+    st.remember_internal_error(std::move(e));
+  }
 
   void worker_main() {
     validate::payload_validator validator(rules, cfg.limits);
@@ -195,7 +257,6 @@ struct processor::impl {
         continue;
       }
       const auto t0 = clock_type::now();
-      validator.validate(payload, outcome);
       rd_kafka_timestamp_type_t tstype;
       const std::int64_t ts = rd_kafka_message_timestamp(m, &tstype);
       emit::source_info src;
@@ -205,10 +266,39 @@ struct processor::impl {
       src.timestamp_ms = tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
       src.has_key = m->key != nullptr;
       if (src.has_key) src.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
-      emit::build_outputs(outcome, payload, src, info, now_ms(), j->outputs);
+      // A failure of contactgate itself is retried with backoff, then the contacts are
+      // rejected with INTERNAL_SERVER_ERROR (retryable). Never dropped, never blocking.
+      bool done = false, parsed = false;
+      const char* failure = "processing failed";
+      for (int attempt = 0; attempt <= cfg.internal_retries && !done; ++attempt) {
+        if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2 << attempt, 100)));
+        j->outputs.clear();
+        parsed = false;
+        try {
+          validator.validate(payload, outcome);
+          parsed = true;
+          if (inject_fault(m, attempt)) {
+            failure = "injected fault (testing.fault_rate)";
+            continue;
+          }
+          emit::build_outputs(outcome, payload, src, info, now_ms(), j->outputs);
+          done = true;
+        } catch (const std::exception&) {
+          failure = "processing failed with an exception";
+        }
+      }
+      if (!done) {
+        j->outputs.clear();
+        emit::build_internal_error_outputs(parsed ? &outcome : nullptr, payload, src, info, now_ms(), failure,
+                                           j->outputs);
+        log(level::error, std::string("input partition ") + std::to_string(m->partition) + " offset " +
+                              std::to_string(m->offset) + ": " + failure + " after " +
+                              std::to_string(cfg.internal_retries + 1) + " attempts; rejected as INTERNAL_SERVER_ERROR");
+      }
+      const payload_outcome* oc = done || parsed ? &outcome : nullptr;
       std::size_t k = 0;  // outputs follow the contacts in order (or one malformed output)
       for (const auto& o : j->outputs) {
-        const contact_outcome* co = outcome.malformed || k >= outcome.contacts.size() ? nullptr : &outcome.contacts[k];
+        const contact_outcome* co = !oc || oc->malformed || k >= oc->contacts.size() ? nullptr : &oc->contacts[k];
         ++k;
         if (o.dest == emit::destination::accepted) {
           st.contacts_accepted.fetch_add(1, std::memory_order_relaxed);
@@ -217,7 +307,10 @@ struct processor::impl {
         (o.malformed ? st.payloads_malformed : st.contacts_rejected).fetch_add(1, std::memory_order_relaxed);
         for (const reason& r : o.reasons) {
           st.count_reason(r.code, r.what);
-          if (r.code == reason_code::internal_server_error) st.internal_errors.fetch_add(1, std::memory_order_relaxed);
+          if (r.code == reason_code::internal_server_error) {
+            st.internal_errors.fetch_add(1, std::memory_order_relaxed);
+            remember_internal(o, *m);
+          }
         }
         if ((rejections++ & 63) == 0) {  // a sample for people to look at; phone numbers masked
           std::string line = emit::iso8601_utc(now_ms()) + " p" + std::to_string(m->partition) + "@" +
@@ -243,15 +336,50 @@ struct processor::impl {
 
   // ---- main thread ----
 
+  static rd_kafka_headers_t* headers_of(const emit::out_message& o) {
+    rd_kafka_headers_t* hs = rd_kafka_headers_new(o.headers.size());
+    for (const auto& h : o.headers) {
+      rd_kafka_header_add(hs, h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
+                          static_cast<ssize_t>(h.value.size()));
+    }
+    return hs;
+  }
+
+  // An INTERNAL_SERVER_ERROR rejection standing in for an output Kafka refused as too large.
+  emit::out_message replacement_for(const emit::out_message& o, const rd_kafka_message_t& in) {
+    std::string cid, index;
+    for (const auto& h : o.headers) {
+      if (h.name == emit::h_correlation_id) cid = h.value;
+      if (h.name == emit::h_source_index) index = h.value;
+    }
+    return replacement(cid, index.empty() ? -1 : std::stoll(index), in);
+  }
+
+  emit::out_message replacement(const std::string& cid, long long index, const rd_kafka_message_t& in) {
+    rd_kafka_timestamp_type_t tt;
+    const std::int64_t ts = rd_kafka_message_timestamp(&in, &tt);
+    emit::source_info src;
+    src.topic = cfg.input_topic;
+    src.partition = in.partition;
+    src.offset = in.offset;
+    src.timestamp_ms = tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
+    src.has_key = in.key != nullptr;
+    if (src.has_key) src.key = std::string_view(static_cast<const char*>(in.key), in.key_len);
+    emit::out_message r = emit::internal_error_without_record(cid, src, index, info, now_ms(),
+                                                              "the output is larger than the topic allows");
+    r.replaced = true;
+    st.contacts_rejected.fetch_add(1, std::memory_order_relaxed);
+    st.internal_errors.fetch_add(1, std::memory_order_relaxed);
+    st.count_reason(reason_code::internal_server_error, detail::processing_failed);
+    remember_internal(r, in);
+    return r;
+  }
+
   void produce_job(job* j) {
     j->pending = static_cast<int>(j->outputs.size());
     j->emitted = true;
     for (auto& o : j->outputs) {
-      rd_kafka_headers_t* hs = rd_kafka_headers_new(o.headers.size());
-      for (const auto& h : o.headers) {
-        rd_kafka_header_add(hs, h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
-                            static_cast<ssize_t>(h.value.size()));
-      }
+      rd_kafka_headers_t* hs = headers_of(o);
       rd_kafka_topic_t* topic = o.dest == emit::destination::accepted ? accepted_topic : rejected_topic;
       while (true) {
         const rd_kafka_resp_err_t e = rd_kafka_producev(
@@ -262,6 +390,20 @@ struct processor::impl {
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
           rd_kafka_poll(producer.get(), 10);
+          continue;
+        }
+        if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !o.replaced) {
+          // Larger than the producer allows: replace it with a small INTERNAL_SERVER_ERROR
+          // rejection (retryable) that leaves the record out.
+          rd_kafka_headers_destroy(hs);
+          log(level::error, "the output of input partition " + std::to_string(j->part->partition) + " offset " +
+                                std::to_string(j->offset) + " is " + std::to_string(o.value.size()) +
+                                " bytes, more than the producer allows; rejected as INTERNAL_SERVER_ERROR");
+          (o.dest == emit::destination::accepted ? st.contacts_accepted : st.contacts_rejected)
+              .fetch_sub(1, std::memory_order_relaxed);
+          o = replacement_for(o, *j->msg);
+          hs = headers_of(o);
+          topic = rejected_topic;
           continue;
         }
         rd_kafka_headers_destroy(hs);

@@ -67,6 +67,26 @@ struct stats {
     std::lock_guard lk(_recent_mu);
     _partitions = std::move(p);
   }
+  /// INTERNAL_SERVER_ERROR outcomes of the last 24 hours (what Twilio support asks for).
+  struct internal_error {
+    std::int64_t ts_ms{0};
+    std::string correlation_id;  ///< empty when the contact had none
+    std::string source;          ///< "topic/partition@offset[index]"
+  };
+  void remember_internal_error(internal_error e) {
+    std::lock_guard lk(_recent_mu);
+    _internal.push_back(std::move(e));
+    prune_internal(_internal.back().ts_ms);
+  }
+  [[nodiscard]] std::vector<internal_error> recent_internal_errors(std::int64_t now_ms) const {
+    std::lock_guard lk(_recent_mu);
+    std::vector<internal_error> v;
+    for (const auto& e : _internal) {
+      if (e.ts_ms >= now_ms - 86'400'000) v.push_back(e);
+    }
+    return v;
+  }
+
   [[nodiscard]] std::vector<partition_snapshot> partitions() const {
     std::lock_guard lk(_recent_mu);
     return _partitions;
@@ -92,6 +112,12 @@ struct stats {
   mutable std::mutex _recent_mu;  // cold path only: sampled rejections, partition snapshots
   std::vector<std::string> _recent;
   std::vector<partition_snapshot> _partitions;
+  std::vector<internal_error> _internal;
+  void prune_internal(std::int64_t now_ms) {
+    std::size_t drop = 0;
+    while (drop < _internal.size() && (_internal[drop].ts_ms < now_ms - 86'400'000 || _internal.size() - drop > 10'000)) ++drop;
+    if (drop) _internal.erase(_internal.begin(), _internal.begin() + static_cast<long>(drop));
+  }
 };
 
 }  // namespace cg::pipeline

@@ -13,6 +13,7 @@ Usage: pipeline_test.py CONTACTGATE_BINARY [--count N]
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -97,19 +98,27 @@ def produce(bootstrap, topic, stream, keyed_every=3):
     return where
 
 
-def consume_outputs(bootstrap, topics, want, timeout):
-    """Reads both output topics until `want` outcomes (or timeout)."""
+def consume_outputs(bootstrap, topics, want, timeout, where=None, expected=None):
+    """Reads both output topics until `want` outcomes (or timeout). With `where` and
+    `expected`, reads until every expected contact has been seen (duplicates do not count)."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "checker-" + uuid.uuid4().hex,
                   "auto.offset.reset": "earliest", "enable.auto.commit": False,
                   "isolation.level": "read_committed"})
     c.subscribe(topics)
     out = []
     deadline = time.time() + timeout
-    while time.time() < deadline and len(out) < want:
+    seen = set()
+    while time.time() < deadline and (len(out) < want if expected is None else len(seen) < len(expected)):
         for m in c.consume(1000, 1.0):
             if m.error():
                 continue
             out.append((m.topic(), m.partition(), m.offset(), m.key(), m.value(), dict(m.headers() or [])))
+            if expected is not None:
+                h = out[-1][5]
+                k = (where.get((int(h["contactgate.source.partition"]), int(h["contactgate.source.offset"]))),
+                     int(h.get("contactgate.source.index", b"-1")))
+                if k in expected:
+                    seen.add(k)
     # A little longer, to see duplicates or extras that arrive late.
     end = time.time() + 2
     while time.time() < end:
@@ -203,7 +212,7 @@ def test_restarts(binary, bootstrap, count, workdir):
         if sig == signal.SIGTERM:
             check(rc == 0, "SIGTERM: clean exit (got %s)" % rc)
     proc = start_cg(binary, bootstrap, "g2", logp, topics)
-    outs = consume_outputs(bootstrap, ["t2.ok", "t2.bad"], stream.contacts, 180)
+    outs = consume_outputs(bootstrap, ["t2.ok", "t2.bad"], stream.contacts, 180, where, stream.expected)
     # Keep reading until every contact is seen, duplicates allowed.
     keyed = outcome_keys(outs, where)
     got = set(k for k, _ in keyed)
@@ -226,7 +235,7 @@ def test_two_instances(binary, bootstrap, count, workdir):
     time.sleep(5)
     a.send_signal(signal.SIGTERM)
     check(a.wait(30) == 0, "the stopped instance exits cleanly")
-    outs = consume_outputs(bootstrap, ["t4.ok", "t4.bad"], stream.contacts, 180)
+    outs = consume_outputs(bootstrap, ["t4.ok", "t4.bad"], stream.contacts, 180, where, stream.expected)
     b.send_signal(signal.SIGTERM)
     check(b.wait(30) == 0, "the remaining instance exits cleanly")
     keyed = outcome_keys(outs, where)
@@ -235,6 +244,82 @@ def test_two_instances(binary, bootstrap, count, workdir):
     print("   %d outcomes, %d distinct, %d duplicates, %d missing" % (len(keyed), len(got), len(keyed) - len(got),
                                                                      len(missing)), flush=True)
     check(not missing, "every contact has an outcome with two instances (%d missing)" % len(missing))
+
+
+def free_port():
+    import socket
+    so = socket.socket()
+    so.bind(("127.0.0.1", 0))
+    port = so.getsockname()[1]
+    so.close()
+    return port
+
+
+def test_internal_errors(binary, bootstrap, workdir):
+    print("== test 5: INTERNAL_SERVER_ERROR: injected faults, outputs too large, support bundle", flush=True)
+    from confluent_kafka.admin import AdminClient, NewTopic
+    import urllib.request
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    fs = admin.create_topics([NewTopic("t5.in", 3, 1), NewTopic("t5.bad", 3, 1),
+                              NewTopic("t5.ok", 3, 1, config={"max.message.bytes": "20000"}),
+                              NewTopic("t6.in", 3, 1), NewTopic("t6.ok", 3, 1), NewTopic("t6.bad", 3, 1)])
+    for f in fs.values():
+        f.result(30)
+    stream = Stream(binary, 3000, seed=55)
+    big = ('{"correlation_id":"%s","contact_id":"+14155552671","country_iso_code":"US","notes":"%s"}')
+    big_ids = ["%032x" % (0xb16 * 1000 + i) for i in range(5)]
+    for cid in big_ids:
+        import base64
+        noise = base64.b64encode(os.urandom(45000)).decode()  # incompressible: lz4 cannot shrink it
+        stream.payloads.append((big % (cid, noise)).encode())
+    where = produce(bootstrap, "t5.in", stream)
+    port = free_port()
+    proc = start_cg(binary, bootstrap, "g5", os.path.join(workdir, "cg5.log"),
+                    ["--set", "topics.input=t5.in", "--set", "topics.accepted=t5.ok", "--set", "topics.rejected=t5.bad",
+                     "--set", "testing.fault_rate=0.05", "--set", "http.port=%d" % port,
+                     # A producer batch must fit the topic's max.message.bytes (Kafka limits batches).
+                     "--set", "kafka.producer.batch.size=16000"])
+    n_contacts = stream.contacts + len(big_ids)
+    outs = consume_outputs(bootstrap, ["t5.ok", "t5.bad"], n_contacts, 120)
+    _, body = None, urllib.request.urlopen("http://127.0.0.1:%d/v1/support/recent-internal-errors" % port, timeout=5).read()
+    recent = json.loads(body)["internal_errors"]
+    proc.send_signal(signal.SIGTERM)
+    check(proc.wait(30) == 0, "exits 0 with injected faults")
+    check(len(outs) == n_contacts, "one outcome per contact with injected faults (%d vs %d)" % (len(outs), n_contacts))
+    ise = [json.loads(v) for (t, p, o, k, v, h) in outs if t == "t5.bad"
+           and b"INTERNAL_SERVER_ERROR" in h.get("contactgate.error.reasons", b"")]
+    injected = [r for r in ise if r["record_encoding"] != "omitted"]
+    omitted = [r for r in ise if r["record_encoding"] == "omitted"]
+    print("   %d internal errors: %d injected, %d too large" % (len(ise), len(injected), len(omitted)), flush=True)
+    check(len(injected) > 50, "injected faults (5%%) become INTERNAL_SERVER_ERROR rejections (%d)" % len(injected))
+    check(all(r["retryable"] is True and r["reasons"][0]["detail"] == "PROCESSING_FAILED" for r in ise),
+          "internal errors are retryable with detail PROCESSING_FAILED")
+    check(sorted(r["correlation_id"] for r in omitted) == sorted(big_ids),
+          "outputs the topic refuses as too large become INTERNAL_SERVER_ERROR with the record omitted")
+    check(len(recent) == len(ise), "/v1/support/recent-internal-errors lists them all (%d vs %d)" % (len(recent), len(ise)))
+    sb = subprocess.run([binary, "support-bundle", "-b", bootstrap, "--set", "topics.input=t5.in",
+                         "--set", "topics.accepted=t5.ok", "--set", "topics.rejected=t5.bad",
+                         "--set", "kafka.consumer.ssl.key.password=s3cr3t-value", "--metrics-url",
+                         "http://127.0.0.1:%d/metrics" % free_port()], capture_output=True, text=True, timeout=120)
+    ids_in_bundle = set(re.findall(r"^(\S+) \d{4}-\d\d-\d\dT", sb.stdout, re.M))
+    want_ids = set(r["correlation_id"] for r in ise if r["correlation_id"])
+    check(len(want_ids) >= 3 and want_ids <= ids_in_bundle,
+          "support-bundle lists the internal errors' correlation_ids (%d of %d)" % (len(want_ids & ids_in_bundle), len(want_ids)))
+    check("s3cr3t-value" not in sb.stdout + sb.stderr and "<redacted>" in sb.stdout, "support-bundle redacts secrets")
+    check("libphonenumber" in sb.stdout and "iso-codes" in sb.stdout, "support-bundle shows versions")
+
+    # Transient faults are retried in-process: no INTERNAL_SERVER_ERROR at all.
+    stream6 = Stream(binary, 2000, seed=66)
+    produce(bootstrap, "t6.in", stream6)
+    proc = start_cg(binary, bootstrap, "g6", os.path.join(workdir, "cg6.log"),
+                    ["--set", "topics.input=t6.in", "--set", "topics.accepted=t6.ok", "--set", "topics.rejected=t6.bad",
+                     "--set", "testing.fault_rate=0.3", "--set", "testing.fault_mode=transient"])
+    outs6 = consume_outputs(bootstrap, ["t6.ok", "t6.bad"], stream6.contacts, 120)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+    ise6 = [1 for (t, p, o, k, v, h) in outs6 if b"INTERNAL_SERVER_ERROR" in h.get("contactgate.error.reasons", b"")]
+    check(len(outs6) == stream6.contacts and not ise6,
+          "transient faults are retried: every contact judged, no internal errors (%d outcomes, %d ISE)" % (len(outs6), len(ise6)))
 
 
 def test_broker_late(binary, kdir, workdir):
@@ -269,6 +354,7 @@ def main():
         test_mixed_stream(args.binary, bootstrap, args.count, workdir)
         test_restarts(args.binary, bootstrap, args.count // 2, workdir)
         test_two_instances(args.binary, bootstrap, args.count // 2, workdir)
+        test_internal_errors(args.binary, bootstrap, workdir)
         test_broker_late(args.binary, kdir, workdir)
     finally:
         broker("stop", kdir)

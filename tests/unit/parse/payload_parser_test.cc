@@ -168,7 +168,8 @@ TEST_F(PayloadParser, ParserIsReusableAfterErrors) {
 }
 
 TEST(PayloadParserLimits, TenMegabyteStringIsReadWhenTheLimitAllows) {
-  payload_parser parser(payload_limits{.max_payload_bytes = 20'000'000, .max_depth = 32, .max_contacts = 10});
+  payload_parser parser(payload_limits{.max_payload_bytes = 20'000'000, .max_depth = 32, .max_contacts = 10,
+                                       .max_string_bytes = 20'000'000});
   const std::string big(10'000'000, 'a');
   std::vector<contact_fields> out;
   reason err;
@@ -176,8 +177,22 @@ TEST(PayloadParserLimits, TenMegabyteStringIsReadWhenTheLimitAllows) {
   EXPECT_EQ(out[0].zip_code.text.size(), big.size());
 }
 
+TEST(PayloadParserLimits, LongStringsAreMalformedWithTheirOffset) {
+  payload_parser parser(payload_limits{.max_payload_bytes = 1000, .max_depth = 32, .max_contacts = 10, .max_string_bytes = 8});
+  std::vector<contact_fields> out;
+  reason err;
+  EXPECT_TRUE(parser.parse(R"({"zip_code":"12345678"})", out, err));
+  EXPECT_FALSE(parser.parse(R"({"zip_code":"123456789"})", out, err));
+  EXPECT_EQ(err.what, detail::string_too_long);
+  EXPECT_EQ(err.byte_offset, 12);
+  EXPECT_FALSE(parser.parse(R"({"x":{"y":"123456789"}})", out, err));
+  EXPECT_EQ(err.what, detail::string_too_long);
+  EXPECT_FALSE(parser.parse(R"({"a_very_long_key":1})", out, err));
+  EXPECT_EQ(err.what, detail::string_too_long);
+}
+
 TEST(PayloadParserLimits, TooManyContactsIsMalformed) {
-  payload_parser parser(payload_limits{.max_payload_bytes = 1000, .max_depth = 32, .max_contacts = 2});
+  payload_parser parser(payload_limits{.max_payload_bytes = 1000, .max_depth = 32, .max_contacts = 2, .max_string_bytes = 100});
   std::vector<contact_fields> out;
   reason err;
   EXPECT_TRUE(parser.parse("[{},{}]", out, err));
@@ -187,7 +202,7 @@ TEST(PayloadParserLimits, TooManyContactsIsMalformed) {
 }
 
 TEST(PayloadParserLimits, DepthLimitCountsTheRootAsOne) {
-  payload_parser parser(payload_limits{.max_payload_bytes = 1000, .max_depth = 3, .max_contacts = 10});
+  payload_parser parser(payload_limits{.max_payload_bytes = 1000, .max_depth = 3, .max_contacts = 10, .max_string_bytes = 100});
   std::vector<contact_fields> out;
   reason err;
   EXPECT_TRUE(parser.parse(R"([{"a":[1]}])", out, err));         // 3 levels
