@@ -8,6 +8,8 @@
 #include <sstream>
 #include <thread>
 
+#include <unistd.h>
+
 namespace cg::config {
 
 namespace {
@@ -16,7 +18,7 @@ const std::vector<std::string> k_keys = {
     "kafka.brokers",        "kafka.group_id",        "topics.input",          "topics.accepted",
     "topics.rejected",      "topics.partitions",     "topics.replication",    "pipeline.workers",
     "pipeline.max_in_flight", "pipeline.commit_interval_ms", "pipeline.shutdown_timeout_ms",
-    "pipeline.phone_validator", "pipeline.mode", "pipeline.internal_retries", "testing.fault_rate", "testing.fault_mode", "http.enabled", "http.address", "http.port", "limits.max_payload_bytes", "limits.max_depth", "limits.max_contacts", "limits.max_string_bytes"};
+    "pipeline.phone_validator", "pipeline.mode", "processing.guarantee", "processing.transaction_interval_ms", "processing.transactional_id", "pipeline.internal_retries", "testing.fault_rate", "testing.fault_mode", "http.enabled", "http.address", "http.port", "limits.max_payload_bytes", "limits.max_depth", "limits.max_contacts", "limits.max_string_bytes"};
 
 constexpr std::string_view k_passthrough[] = {"kafka.common.", "kafka.consumer.", "kafka.producer."};
 
@@ -147,6 +149,18 @@ settings resolve(const std::vector<layer>& layers) {
           throw config_error(src + ": pipeline.mode = '" + value + "': expected validate or passthrough");
         }
         s.mode = value;
+      } else if (key == "processing.guarantee") {
+        if (value == "at_least_once") {
+          s.processing_guarantee = guarantee::at_least_once;
+        } else if (value == "exactly_once") {
+          s.processing_guarantee = guarantee::exactly_once;
+        } else {
+          throw config_error(src + ": processing.guarantee = '" + value + "': expected at_least_once or exactly_once");
+        }
+      } else if (key == "processing.transaction_interval_ms") {
+        s.transaction_interval = std::chrono::milliseconds(parse_number<long>(key, value, src, 1, 900'000));
+      } else if (key == "processing.transactional_id") {
+        s.transactional_id = value;
       } else if (key == "pipeline.internal_retries") {
         s.internal_retries = parse_number<int>(key, value, src, 0, 20);
       } else if (key == "testing.fault_rate") {
@@ -185,6 +199,11 @@ settings resolve(const std::vector<layer>& layers) {
     }
   }
   if (s.workers == 0) s.workers = std::max(1u, std::thread::hardware_concurrency());
+  if (s.processing_guarantee == guarantee::exactly_once && s.transactional_id.empty()) {
+    char host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    s.transactional_id = "contactgate-" + s.group_id + "-" + host;
+  }
   if (s.input_topic == s.accepted_topic || s.input_topic == s.rejected_topic || s.accepted_topic == s.rejected_topic) {
     throw config_error("topics.input, topics.accepted and topics.rejected must be three different topics");
   }
@@ -215,6 +234,9 @@ std::string to_toml(const settings& s) {
                                       {"phone_validator", s.phone_validator},
                                       {"mode", s.mode},
                                       {"internal_retries", s.internal_retries}});
+  root.insert("processing", toml::table{{"guarantee", s.processing_guarantee == guarantee::exactly_once ? "exactly_once" : "at_least_once"},
+                                        {"transaction_interval_ms", static_cast<int64_t>(s.transaction_interval.count())},
+                                        {"transactional_id", s.transactional_id}});
   root.insert("testing", toml::table{{"fault_rate", s.fault_rate}, {"fault_mode", s.fault_mode}});
   root.insert("http", toml::table{{"enabled", s.http_enabled}, {"address", s.http_address}, {"port", s.http_port}});
   root.insert("limits", toml::table{{"max_payload_bytes", static_cast<int64_t>(s.limits.max_payload_bytes)},

@@ -20,7 +20,7 @@ struct config_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class guarantee { at_least_once };
+enum class guarantee { at_least_once, exactly_once };
 
 struct settings {
   // [kafka]
@@ -50,6 +50,13 @@ struct settings {
   // [testing] -- for tests only: inject processing failures without a special build.
   double fault_rate{0.0};               ///< share of input messages whose processing fails
   std::string fault_mode{"permanent"};  ///< "permanent" (every attempt) or "transient" (first only)
+  // [processing]
+  guarantee processing_guarantee{guarantee::at_least_once};
+  /// exactly_once: how often the open transaction (outputs + consumed offsets) commits.
+  std::chrono::milliseconds transaction_interval{100};
+  /// exactly_once: stable per instance, so a restarted instance fences its zombie.
+  /// Empty: "contactgate-<group_id>-<host name>".
+  std::string transactional_id;
   // [http]
   bool http_enabled{true};
   std::string http_address{"127.0.0.1"};  ///< loopback unless configured otherwise

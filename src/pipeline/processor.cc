@@ -45,6 +45,7 @@ struct partition_state {
   std::int64_t next_commit{-1};
   std::int64_t committed{-1};
   std::int64_t consumed{-1};
+  std::int64_t resume_from{-1};  // exactly_once: after a rewind, older messages are stale
   bool stuck{false};
 };
 
@@ -77,6 +78,11 @@ struct processor::impl {
   clock_type::time_point last_commit = clock_type::now();
   clock_type::time_point last_transport_log{};
   clock_type::time_point last_snapshot{};
+  // exactly_once
+  const bool eos = cfg.processing_guarantee == config::guarantee::exactly_once;
+  bool in_txn{false};
+  int abort_streak{0};
+  clock_type::time_point last_txn_commit = clock_type::now();
 
   // ---- callbacks (all invoked on the main thread, inside poll/consume calls) ----
 
@@ -424,6 +430,9 @@ struct processor::impl {
     while (p.emitted < p.inflight.size()) {
       job* j = p.inflight[p.emitted];
       if (!j->ready.load(std::memory_order_acquire)) break;
+      if (eos && !in_txn) {
+        if (!begin_transaction()) return;
+      }
       produce_job(j);
       ++p.emitted;
     }
@@ -518,8 +527,12 @@ struct processor::impl {
   void pump(bool allow_commit = true) {
     for (auto& [id, p] : parts) emit_ready(p);
     rd_kafka_poll(producer.get(), 0);
-    for (auto& [id, p] : parts) retire(p);
-    if (allow_commit && clock_type::now() - last_commit >= cfg.commit_interval) commit(false);
+    if (eos) {
+      if (allow_commit && in_txn && clock_type::now() - last_txn_commit >= cfg.transaction_interval) commit_transaction();
+    } else {
+      for (auto& [id, p] : parts) retire(p);
+      if (allow_commit && clock_type::now() - last_commit >= cfg.commit_interval) commit(false);
+    }
     backpressure();
     st.in_flight.store(in_flight, std::memory_order_relaxed);
     st.queue_depth.store(queue.size_approx(), std::memory_order_relaxed);
@@ -551,6 +564,127 @@ struct processor::impl {
     st.publish_partitions(std::move(v));
   }
 
+  // ---- exactly_once: outputs and consumed offsets commit atomically ----
+
+  bool begin_transaction() {
+    if (rd_kafka_error_t* e = rd_kafka_begin_transaction(producer.get())) {
+      fatal = std::string("cannot begin a transaction: ") + rd_kafka_error_string(e);
+      rd_kafka_error_destroy(e);
+      return false;
+    }
+    in_txn = true;
+    return true;
+  }
+
+  // Commits the open transaction: every emitted output plus, per partition, the offset after
+  // the last emitted message. On an abortable error the transaction is aborted and the
+  // partitions rewound to their committed offsets (their messages are consumed again).
+  bool commit_transaction() {
+    last_txn_commit = clock_type::now();
+    if (!in_txn) return true;
+    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
+    for (auto& [id, p] : parts) {
+      if (p.emitted > 0) rd_kafka_topic_partition_list_add(l, cfg.input_topic.c_str(), id)->offset = p.inflight[p.emitted - 1]->offset + 1;
+    }
+    rd_kafka_error_t* err = nullptr;
+    // Offsets first (retried while retriable), then the commit (likewise); a commit without
+    // its offsets would duplicate on restart, so a failed send aborts the transaction.
+    for (int attempt = 0; l->cnt > 0 && attempt < 5; ++attempt) {
+      if (err) rd_kafka_error_destroy(err);
+      rd_kafka_consumer_group_metadata_t* cgmd = rd_kafka_consumer_group_metadata(consumer.get());
+      err = rd_kafka_send_offsets_to_transaction(producer.get(), l, cgmd, 30000);
+      rd_kafka_consumer_group_metadata_destroy(cgmd);
+      if (!err || !rd_kafka_error_is_retriable(err)) break;
+    }
+    for (int attempt = 0; !err && attempt < 5; ++attempt) {
+      err = rd_kafka_commit_transaction(producer.get(), 60000);
+      if (!err || !rd_kafka_error_is_retriable(err)) break;
+      if (attempt < 4) {
+        rd_kafka_error_destroy(err);
+        err = nullptr;
+      }
+    }
+    if (!err) {
+      in_txn = false;
+      abort_streak = 0;
+      std::uint64_t n = 0;
+      for (int i = 0; i < l->cnt; ++i) {
+        partition_state& p = parts[l->elems[i].partition];
+        for (std::size_t k = 0; k < p.emitted; ++k) {
+          job* j = p.inflight.front();
+          p.inflight.pop_front();
+          free_job(j);
+          ++n;
+        }
+        p.emitted = 0;
+        p.committed = p.next_commit = l->elems[i].offset;
+      }
+      rd_kafka_topic_partition_list_destroy(l);
+      st.messages_committed.fetch_add(n, std::memory_order_relaxed);
+      st.commits.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    const std::string what = rd_kafka_error_string(err);
+    const bool is_fatal_err = rd_kafka_error_is_fatal(err);
+    rd_kafka_error_destroy(err);
+    if (is_fatal_err) {
+      fatal = "fatal transaction error (another instance with transactional.id " + cfg.transactional_id +
+              " may have fenced this one): " + what;
+      return false;
+    }
+    log(level::warn, "transaction aborted, re-consuming from the last commit: " + what);
+    abort_and_rewind();
+    if (++abort_streak >= 5) {
+      fatal = "5 transactions in a row could not commit; last error: " + what +
+              " (an output larger than the topic's max.message.bytes aborts every transaction: keep "
+              "kafka.producer.message.max.bytes and batch.size at or below it)";
+    }
+    return false;
+  }
+
+  void free_job(job* j) {
+    if (j->pending > 0) {
+      j->orphan = true;  // its delivery report frees it
+    } else {
+      delete j;
+      --in_flight;
+    }
+  }
+
+  void abort_and_rewind() {
+    if (rd_kafka_error_t* e = rd_kafka_abort_transaction(producer.get(), 60000)) {
+      fatal = std::string("cannot abort the transaction: ") + rd_kafka_error_string(e);
+      rd_kafka_error_destroy(e);
+      return;
+    }
+    in_txn = false;
+    rd_kafka_poll(producer.get(), 0);  // purged messages' delivery reports
+    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
+    for (auto& [id, p] : parts) rd_kafka_topic_partition_list_add(l, cfg.input_topic.c_str(), id);
+    if (rd_kafka_resp_err_t ce = rd_kafka_committed(consumer.get(), l, 30000)) {
+      fatal = std::string("cannot read committed offsets to rewind: ") + rd_kafka_err2str(ce);
+      rd_kafka_topic_partition_list_destroy(l);
+      return;
+    }
+    for (int i = 0; i < l->cnt; ++i) {
+      partition_state& p = parts[l->elems[i].partition];
+      for (job* j : p.inflight) {
+        while (!j->ready.load(std::memory_order_acquire)) std::this_thread::yield();
+        free_job(j);
+      }
+      p.inflight.clear();
+      p.emitted = 0;
+      if (l->elems[i].offset < 0) l->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;  // never committed
+      p.resume_from = l->elems[i].offset >= 0 ? l->elems[i].offset : -1;
+    }
+    if (rd_kafka_error_t* e = rd_kafka_seek_partitions(consumer.get(), l, 30000)) {
+      fatal = std::string("cannot rewind the input: ") + rd_kafka_error_string(e);
+      rd_kafka_error_destroy(e);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+
   bool pending_work() const {
     for (const auto& [id, p] : parts) {
       if (p.emitted < p.inflight.size()) return true;
@@ -561,6 +695,23 @@ struct processor::impl {
   // Finishes (within the shutdown timeout) the work of the listed partitions, commits
   // what is safe, and abandons the rest: the next owner re-consumes it.
   void release(const rd_kafka_topic_partition_list_t* list) {
+    if (eos) {
+      // Commit what was emitted (all partitions), drop the rest of the revoked ones: not
+      // committed, so their next owner consumes them again.
+      if (!rd_kafka_assignment_lost(consumer.get())) commit_transaction();
+      else if (in_txn) abort_and_rewind();
+      for (int i = 0; i < list->cnt; ++i) {
+        auto it = parts.find(list->elems[i].partition);
+        if (it == parts.end()) continue;
+        for (job* j : it->second.inflight) {
+          while (!j->ready.load(std::memory_order_acquire)) std::this_thread::yield();
+          j->part = nullptr;
+          free_job(j);
+        }
+        parts.erase(it);
+      }
+      return;
+    }
     const auto deadline = clock_type::now() + cfg.shutdown_timeout;
     auto busy = [&] {
       for (int i = 0; i < list->cnt; ++i) {
@@ -598,11 +749,36 @@ struct processor::impl {
     }
   }
 
+  bool init_transactions(const std::atomic<bool>& stop) {
+    while (!stop.load()) {
+      rd_kafka_error_t* e = rd_kafka_init_transactions(producer.get(), 30000);
+      if (!e) {
+        log(level::info, "exactly_once: transactions ready (transactional.id " + cfg.transactional_id + ")");
+        return true;
+      }
+      const std::string what = rd_kafka_error_string(e);
+      const bool retriable = rd_kafka_error_is_retriable(e) || rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT;
+      rd_kafka_error_destroy(e);
+      if (!retriable) {
+        fatal = "cannot initialise transactions (exactly_once needs a broker with transaction support): " + what;
+        return false;
+      }
+      log(level::warn, "waiting to initialise transactions: " + what);
+    }
+    return false;
+  }
+
   bool wait_for_topics(const std::atomic<bool>& stop) {
     while (!stop.load()) {
       const rd_kafka_metadata_t* md = nullptr;
-      const rd_kafka_resp_err_t e = rd_kafka_metadata(producer.get(), 1, nullptr, &md, 5000);
-      if (!fatal.empty()) return false;
+      const rd_kafka_resp_err_t e = rd_kafka_metadata(producer.get(), 1, nullptr, &md, 1000);
+      // Error callbacks (authentication, TLS) are only served by a poll: without it a wrong
+      // password would be retried forever instead of stopping with a clear message.
+      rd_kafka_poll(producer.get(), 0);
+      if (!fatal.empty()) {
+        if (md) rd_kafka_metadata_destroy(md);
+        return false;
+      }
       if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log(level::warn, "waiting for Kafka at " + bootstrap + ": " + rd_kafka_err2str(e) + "; retrying");
         continue;
@@ -627,6 +803,12 @@ struct processor::impl {
   void start_clients() {
     char err[512];
     rd_kafka_conf_t* pc = make_conf(cfg, bootstrap, client_kind::producer);
+    if (eos && cfg.kafka_producer.count("transactional.id") == 0) {
+      if (rd_kafka_conf_set(pc, "transactional.id", cfg.transactional_id.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(pc);
+        throw kafka_error(std::string("transactional.id: ") + err);
+      }
+    }
     rd_kafka_conf_set_opaque(pc, this);
     rd_kafka_conf_set_dr_msg_cb(pc, &impl::on_delivery);
     rd_kafka_conf_set_error_cb(pc, &impl::on_error);
@@ -669,6 +851,10 @@ struct processor::impl {
       rd_kafka_message_destroy(m);
       return;
     }
+    if (m->offset < it->second.resume_from) {  // fetched before a rewind: will come again
+      rd_kafka_message_destroy(m);
+      return;
+    }
     auto* j = new job;
     j->msg = m;
     j->part = &it->second;
@@ -695,6 +881,13 @@ struct processor::impl {
       }
       return 0;  // stopped while waiting
     }
+    if (eos && !init_transactions(stop)) {
+      if (!fatal.empty()) {
+        log(level::error, fatal);
+        return 1;
+      }
+      return 0;
+    }
     rd_kafka_topic_partition_list_t* sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, cfg.input_topic.c_str(), RD_KAFKA_PARTITION_UA);
     const rd_kafka_resp_err_t se = rd_kafka_subscribe(consumer.get(), sub);
@@ -704,7 +897,8 @@ struct processor::impl {
       return 1;
     }
     log(level::info, "processing " + cfg.input_topic + " -> " + cfg.accepted_topic + " / " + cfg.rejected_topic +
-                         " with " + std::to_string(cfg.workers) + " workers, group " + cfg.group_id);
+                         " with " + std::to_string(cfg.workers) + " workers, group " + cfg.group_id + ", " +
+                         (eos ? "exactly_once" : "at_least_once"));
     st.workers.store(cfg.workers);
     for (unsigned i = 0; i < cfg.workers; ++i) workers.emplace_back([this] { worker_main(); });
 
@@ -723,7 +917,14 @@ struct processor::impl {
 
   void shutdown(bool failed) {
     const auto deadline = clock_type::now() + cfg.shutdown_timeout;
-    if (!failed) {
+    if (!failed && eos) {
+      log(level::info, "stopping: finishing " + std::to_string(in_flight) + " in-flight messages");
+      while (pending_work() && clock_type::now() < deadline && fatal.empty()) {
+        pump(false);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      commit_transaction();
+    } else if (!failed) {
       log(level::info, "stopping: finishing " + std::to_string(in_flight) + " in-flight messages");
       auto busy = [&] {
         for (const auto& [id, p] : parts) {

@@ -322,6 +322,34 @@ def test_internal_errors(binary, bootstrap, workdir):
           "transient faults are retried: every contact judged, no internal errors (%d outcomes, %d ISE)" % (len(outs6), len(ise6)))
 
 
+def test_exactly_once(binary, bootstrap, count, workdir):
+    print("== test 6: exactly_once, kill -9 twice mid-stream, then restart: no loss, no duplicate", flush=True)
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic(t, 3, 1) for t in ("t7.in", "t7.ok", "t7.bad")]).values():
+        f.result(30)
+    stream = Stream(binary, count, seed=77)
+    where = produce(bootstrap, "t7.in", stream)
+    args = ["--set", "topics.input=t7.in", "--set", "topics.accepted=t7.ok", "--set", "topics.rejected=t7.bad",
+            "--set", "processing.guarantee=exactly_once", "--set", "kafka.consumer.session.timeout.ms=6000"]
+    logp = os.path.join(workdir, "cg7.log")
+    for delay in (2, 9):
+        proc = start_cg(binary, bootstrap, "g7", logp, args)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    proc = start_cg(binary, bootstrap, "g7", logp, args)
+    outs = consume_outputs(bootstrap, ["t7.ok", "t7.bad"], stream.contacts, 180, where, stream.expected)
+    proc.send_signal(signal.SIGTERM)
+    check(proc.wait(30) == 0, "exactly_once: clean exit on SIGTERM")
+    keyed = outcome_keys(outs, where)
+    got = set(k for k, _ in keyed)
+    missing = set(stream.expected) - got
+    dups = len(keyed) - len(got)
+    print("   %d outcomes, %d distinct, %d duplicates, %d missing" % (len(keyed), len(got), dups, len(missing)), flush=True)
+    check(not missing and dups == 0, "exactly_once: every contact exactly once after kill -9 (read_committed)")
+
+
 def test_broker_late(binary, kdir, workdir):
     print("== test 3: broker down at start, up later", flush=True)
     bootstrap = open(os.path.join(kdir, "bootstrap")).read().strip()
@@ -355,6 +383,7 @@ def main():
         test_restarts(args.binary, bootstrap, args.count // 2, workdir)
         test_two_instances(args.binary, bootstrap, args.count // 2, workdir)
         test_internal_errors(args.binary, bootstrap, workdir)
+        test_exactly_once(args.binary, bootstrap, args.count // 2, workdir)
         test_broker_late(args.binary, kdir, workdir)
     finally:
         broker("stop", kdir)

@@ -8,12 +8,14 @@ through PLAINTEXT, then runs contactgate through the SASL_SSL listener with only
 librdkafka passthrough settings (-X):
 
   1. right credentials: every contact gets an outcome, SIGTERM exits 0, and neither the
-     logs nor /metrics (nor the dashboard and /api/summary) show the password;
+     logs nor /metrics (nor the dashboard, /api/summary, /readyz and the support bundle)
+     show the password;
   2. wrong password and 3. a CA that did not sign the broker certificate: contactgate
      exits non-zero by itself within FAIL_FAST_S seconds with a clear message, without a
      retry storm (connection attempts counted on the broker side), and no password in
      its output;
-  4. `contactgate config check` redacts the password (flags, TOML file, error path);
+  4. `contactgate config check` redacts the password (flags, TOML file, error path), and so
+     does `contactgate support-bundle` (run in 1, through SASL_SSL);
   5. kafka_local.sh keeps the SCRAM password out of the broker's files and logs.
 
 Usage: security_test.py CONTACTGATE_BINARY [--count N]
@@ -178,6 +180,15 @@ def test_right_credentials(binary, plain, sasl, password, ca, contacts, workdir)
         check(password not in metrics, "/metrics does not contain the password")
         other = http_get(port, "/") + http_get(port, "/api/summary") + http_get(port, "/readyz")
         check(password not in other, "the dashboard, /api/summary and /readyz do not contain the password")
+        # The support bundle (configuration + rejected topic through SASL_SSL + a /metrics snapshot).
+        r = subprocess.run([binary, "support-bundle", *sasl_args(sasl, password, ca), "--hours", "1",
+                            "--metrics-url", "http://127.0.0.1:%d/metrics" % port, *TOPICS],
+                           capture_output=True, text=True, timeout=90)
+        bundle = r.stdout + r.stderr
+        check(r.returncode == 0 and "found)" in r.stdout,
+              "support-bundle reads the rejected topic through SASL_SSL (exit %d)" % r.returncode)
+        check(password not in bundle and "<redacted>" in r.stdout,
+              "support-bundle output does not contain the password (shows <redacted>)")
     alive = proc.poll() is None
     check(alive, "contactgate keeps running with the right credentials")
     if alive:
