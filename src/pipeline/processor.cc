@@ -1,6 +1,5 @@
 #include "pipeline/processor.h"
 
-#include <concurrentqueue/blockingconcurrentqueue.h>
 
 #include <chrono>
 #include <cstring>
@@ -11,6 +10,7 @@
 
 #include "pipeline/kafka.h"
 #include "pipeline/log.h"
+#include "pipeline/worker_pool.h"
 
 namespace cg::pipeline {
 
@@ -54,7 +54,7 @@ struct partition_state {
 struct processor::impl {
   impl(const config::settings& s, std::string bootstrap_, const validate::rule_set& rules_,
        const emit::validator_info& info_, stats& st_)
-      : cfg(s), bootstrap(std::move(bootstrap_)), rules(rules_), info(info_), st(st_), queue(s.max_in_flight + 2048) {}
+      : cfg(s), bootstrap(std::move(bootstrap_)), rules(rules_), info(info_), st(st_), pool(s.max_in_flight + 2048) {}
 
   const config::settings& cfg;
   std::string bootstrap;
@@ -67,9 +67,7 @@ struct processor::impl {
   rd_kafka_topic_t* rejected_topic{nullptr};
   rd_kafka_queue_t* consumer_queue{nullptr};
 
-  moodycamel::BlockingConcurrentQueue<job*> queue;
-  std::vector<std::thread> workers;
-  std::atomic<bool> workers_stop{false};
+  worker_pool<job*> pool;
 
   std::map<std::int32_t, partition_state> parts;
   std::size_t in_flight{0};
@@ -243,14 +241,21 @@ struct processor::impl {
     st.remember_internal_error(std::move(e));
   }
 
-  void worker_main() {
-    validate::payload_validator validator(rules, cfg.limits);
-    payload_outcome outcome;
+  // Per worker thread: a validator and scratch space, then one call per job.
+  struct worker {
+    impl& self;
+    validate::payload_validator validator;
+    payload_outcome outcome{};
+    std::uint64_t rejections{0};
+    void operator()(job* j) { self.process(*this, j); }
+  };
+
+  void process(worker& w, job* j) {
+    validate::payload_validator& validator = w.validator;
+    payload_outcome& outcome = w.outcome;
+    std::uint64_t& rejections = w.rejections;
     const bool passthrough = cfg.mode == "passthrough";
-    job* j = nullptr;
-    std::uint64_t rejections = 0;
-    while (!workers_stop.load(std::memory_order_acquire)) {
-      if (!queue.wait_dequeue_timed(j, std::chrono::milliseconds(50))) continue;
+    {
       const rd_kafka_message_t* m = j->msg;
       const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
       if (passthrough) {  // benchmark ceiling: the same pipeline without validation
@@ -260,7 +265,7 @@ struct processor::impl {
         if (o.has_key) o.key = std::string(static_cast<const char*>(m->key), m->key_len);
         j->outputs.push_back(std::move(o));
         j->ready.store(true, std::memory_order_release);
-        continue;
+        return;
       }
       const auto t0 = clock_type::now();
       rd_kafka_timestamp_type_t tstype;
@@ -535,7 +540,7 @@ struct processor::impl {
     }
     backpressure();
     st.in_flight.store(in_flight, std::memory_order_relaxed);
-    st.queue_depth.store(queue.size_approx(), std::memory_order_relaxed);
+    st.queue_depth.store(pool.depth(), std::memory_order_relaxed);
     const auto now = clock_type::now();
     if (now - last_snapshot >= std::chrono::milliseconds(500)) {
       last_snapshot = now;
@@ -863,7 +868,7 @@ struct processor::impl {
     it->second.consumed = m->offset + 1;
     ++in_flight;
     st.messages_consumed.fetch_add(1, std::memory_order_relaxed);
-    queue.enqueue(j);
+    pool.submit(j);
   }
 
   int run(const std::atomic<bool>& stop) {
@@ -900,7 +905,7 @@ struct processor::impl {
                          " with " + std::to_string(cfg.workers) + " workers, group " + cfg.group_id + ", " +
                          (eos ? "exactly_once" : "at_least_once"));
     st.workers.store(cfg.workers);
-    for (unsigned i = 0; i < cfg.workers; ++i) workers.emplace_back([this] { worker_main(); });
+    pool.start(cfg.workers, [this](unsigned) { return worker{*this, validate::payload_validator(rules, cfg.limits)}; });
 
     std::vector<rd_kafka_message_t*> batch(1000);
     while (!stop.load(std::memory_order_relaxed) && fatal.empty()) {
@@ -941,9 +946,7 @@ struct processor::impl {
     rd_kafka_consumer_close(consumer.get());  // revokes (release) what is still assigned
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
     rd_kafka_flush(producer.get(), static_cast<int>(std::max<long long>(left, 1000)));
-    workers_stop.store(true, std::memory_order_release);
-    for (auto& t : workers) t.join();
-    workers.clear();
+    pool.stop();
     // Anything left was never committed and will be consumed again.
     for (auto& [id, p] : parts) {
       for (job* j : p.inflight) {

@@ -6,7 +6,7 @@
 ///
 /// Threads: run() owns the calling thread, which consumes, produces (in order) and
 /// commits; `workers` threads validate. Jobs travel through a lock-free MPMC queue
-/// (moodycamel); the number in flight is bounded (partitions are paused above it).
+/// (Boost.Lockfree, worker_pool.h); the number in flight is bounded (partitions are paused above it).
 /// Lifetime: the processor borrows the rule_set, the validator_info and the stats; they
 /// must outlive it. Errors: run() returns a process exit code; start-up problems and
 /// fatal Kafka errors (authentication, missing topics) give 1 with a message.

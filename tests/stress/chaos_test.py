@@ -26,6 +26,7 @@ passed) and --require-eos was not given.
 """
 import argparse
 import json
+import logging
 import os
 import random
 import shutil
@@ -48,6 +49,10 @@ MAX_IN_FLIGHT = 2000
 PARTITIONS = 6
 
 T0 = time.time()
+# The harness's own Kafka clients log to a file in the work directory (set in main), not
+# to the terminal: the broker restart makes them complain, as it should.
+CLIENT_LOG = logging.getLogger("kafka-clients")
+CLIENT_LOG.propagate = False
 results = {"passed": 0, "failed": 0}
 failures = []
 
@@ -187,7 +192,8 @@ class InputProducer:
     def __init__(self, bootstrap, topic, wl, where):
         self.topic, self.wl, self.where = topic, wl, where
         self.errors = 0
-        self.p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "enable.idempotence": True})
+        self.p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "enable.idempotence": True},
+                          logger=CLIENT_LOG)
 
     def _dr(self, err, msg, idx):
         if err is None:
@@ -344,7 +350,8 @@ class Mode:
 
     def lag(self):
         """{partition: (committed, high watermark)} of the input topic for the group."""
-        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group, "enable.auto.commit": False})
+        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group, "enable.auto.commit": False},
+                     logger=CLIENT_LOG)
         try:
             tps = [TopicPartition(self.t_in, p) for p in range(PARTITIONS)]
             committed = c.committed(tps, timeout=15)
@@ -481,8 +488,9 @@ class Mode:
         conf = {"bootstrap.servers": self.bootstrap, "group.id": "checker-" + uuid.uuid4().hex,
                 "enable.auto.commit": False, "enable.partition.eof": True,
                 "isolation.level": "read_committed"}
-        c = Consumer(conf)
-        raw = Consumer(dict(conf, **{"isolation.level": "read_uncommitted", "group.id": "hwm-" + uuid.uuid4().hex}))
+        c = Consumer(conf, logger=CLIENT_LOG)
+        raw = Consumer(dict(conf, **{"isolation.level": "read_uncommitted", "group.id": "hwm-" + uuid.uuid4().hex}),
+                       logger=CLIENT_LOG)
         tps = [TopicPartition(t, p, OFFSET_BEGINNING) for t in (self.t_ok, self.t_bad) for p in range(PARTITIONS)]
         c.assign(tps)
         out, eof = [], set()
@@ -629,6 +637,10 @@ def main():
 
     workdir = tempfile.mkdtemp(prefix="cg-chaos-")
     kdir = os.path.join(workdir, "kafka")
+    handler = logging.FileHandler(os.path.join(workdir, "harness-clients.log"))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    CLIENT_LOG.addHandler(handler)
+    CLIENT_LOG.setLevel(logging.DEBUG)
     bootstrap = broker("start", kdir)
     say("broker at %s; work directory %s" % (bootstrap, workdir))
     summary = []
