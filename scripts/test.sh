@@ -27,6 +27,9 @@ cmake --preset tsan >/dev/null
 cmake --build --preset tsan --target cg_unit_tests contactgate
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --preset tsan -R 'WorkerPool|ValidateCli'
 
+echo "=== libFuzzer (clang, ASan+UBSan) over payload parsing and validation: 60 s"
+bash scripts/fuzz.sh 60
+
 echo "=== release build + benchmark smoke run"
 cmake --preset release >/dev/null
 cmake --build --preset release --target cg_validate_bench contactgate

@@ -60,6 +60,13 @@ emit::validator_info make_info() {
                                    "postal_codes.tsv " + std::string(postal.digest()));
 }
 
+// What every processor judges with: the phone validator, the rules and the versions.
+struct judging_kit {
+  validate::reference_phone_validator phones;
+  validate::rule_set rules{phones, validate::postal_table::builtin()};
+  emit::validator_info info = make_info();
+};
+
 // Starts the embedded cluster when no brokers are configured.
 struct cluster_choice {
   std::unique_ptr<pipeline::mock_cluster> mock;
@@ -192,12 +199,10 @@ int run_processor(const config_sources& src) {
   const config::settings s = load(src);
   install_signals();
   cluster_choice cluster = choose_cluster(s);
-  const validate::reference_phone_validator phones;
-  const validate::rule_set rules{phones, validate::postal_table::builtin()};
-  const emit::validator_info info = make_info();
+  const judging_kit kit;
   pipeline::stats st;
-  operator_view view(s, cluster.bootstrap, st, info, false);
-  pipeline::processor proc(s, cluster.bootstrap, rules, info, st);
+  operator_view view(s, cluster.bootstrap, st, kit.info, false);
+  pipeline::processor proc(s, cluster.bootstrap, kit.rules, kit.info, st);
   return proc.run(g_stop);
 }
 
@@ -227,15 +232,13 @@ int run_demo(const config_sources& src, std::size_t count, double invalid_ratio)
   config::settings s = load(src);
   install_signals();
   cluster_choice cluster = choose_cluster(s);
-  const validate::reference_phone_validator phones;
-  const validate::rule_set rules{phones, validate::postal_table::builtin()};
-  const emit::validator_info info = make_info();
+  const judging_kit kit;
   pipeline::stats st;
-  operator_view view(s, cluster.bootstrap, st, info, true);
+  operator_view view(s, cluster.bootstrap, st, kit.info, true);
   std::atomic<bool> stop_proc{false};
   int rc = 0;
   std::thread runner([&] {
-    pipeline::processor proc(s, cluster.bootstrap, rules, info, st);
+    pipeline::processor proc(s, cluster.bootstrap, kit.rules, kit.info, st);
     rc = proc.run(stop_proc);
   });
   std::string error;

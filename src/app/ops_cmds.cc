@@ -160,22 +160,17 @@ int run_tail(const config_sources& src, const std::string& reason, const std::st
     return 1;
   }
   pipeline::rk_ptr rk(raw);
-  rd_kafka_topic_t* t = rd_kafka_topic_new(raw, s.rejected_topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  const rd_kafka_resp_err_t me = rd_kafka_metadata(raw, 0, t, &md, 10000);
-  rd_kafka_topic_destroy(t);
-  if (me || md->topic_cnt != 1 || md->topics[0].err) {
-    std::fprintf(stderr, "contactgate tail: cannot read topic %s: %s\n", s.rejected_topic.c_str(),
-                 me ? rd_kafka_err2str(me) : rd_kafka_err2str(md->topics[0].err));
-    if (md) rd_kafka_metadata_destroy(md);
+  std::vector<std::int32_t> ids;
+  std::string perr;
+  if (!pipeline::list_partitions(raw, s.rejected_topic, 10000, ids, perr)) {
+    std::fprintf(stderr, "contactgate tail: %s\n", perr.c_str());
     return 1;
   }
-  rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
-  for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
-    auto* e = rd_kafka_topic_partition_list_add(l, s.rejected_topic.c_str(), md->topics[0].partitions[i].id);
+  rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(static_cast<int>(ids.size()));
+  for (const auto id : ids) {
+    auto* e = rd_kafka_topic_partition_list_add(l, s.rejected_topic.c_str(), id);
     e->offset = since_ms == -3 ? RD_KAFKA_OFFSET_BEGINNING : since_ms >= 0 ? since_ms : RD_KAFKA_OFFSET_END;
   }
-  rd_kafka_metadata_destroy(md);
   if (since_ms >= 0) {
     if (rd_kafka_resp_err_t oe = rd_kafka_offsets_for_times(raw, l, 10000)) {
       std::fprintf(stderr, "contactgate tail: offsets for --since: %s\n", rd_kafka_err2str(oe));
@@ -297,25 +292,20 @@ int run_support_bundle(const config_sources& src, int hours, const std::string& 
     rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!raw) throw pipeline::kafka_error(err);
     pipeline::rk_ptr rk(raw);
-    rd_kafka_topic_t* t = rd_kafka_topic_new(raw, s.rejected_topic.c_str(), nullptr);
-    const rd_kafka_metadata_t* md = nullptr;
-    const rd_kafka_resp_err_t me = rd_kafka_metadata(raw, 0, t, &md, 10000);
-    rd_kafka_topic_destroy(t);
-    if (me || md->topic_cnt != 1 || md->topics[0].err) {
-      std::printf("(cannot read %s: %s)\n", s.rejected_topic.c_str(), me ? rd_kafka_err2str(me) : rd_kafka_err2str(md->topics[0].err));
-      if (md) rd_kafka_metadata_destroy(md);
+    std::vector<std::int32_t> ids;
+    std::string perr;
+    if (!pipeline::list_partitions(raw, s.rejected_topic, 10000, ids, perr)) {
+      std::printf("(%s)\n", perr.c_str());
       rc = 1;
     } else {
       const std::int64_t since = pipeline::now_ms() - static_cast<std::int64_t>(hours) * 3'600'000;
-      rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+      rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(static_cast<int>(ids.size()));
       std::map<std::int32_t, std::int64_t> end;
-      for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
-        const auto p = md->topics[0].partitions[i].id;
+      for (const auto p : ids) {
         rd_kafka_topic_partition_list_add(l, s.rejected_topic.c_str(), p)->offset = since;
         std::int64_t lo = 0, hi = 0;
         if (rd_kafka_query_watermark_offsets(raw, s.rejected_topic.c_str(), p, &lo, &hi, 10000) == 0) end[p] = hi;
       }
-      rd_kafka_metadata_destroy(md);
       const rd_kafka_resp_err_t oe = rd_kafka_offsets_for_times(raw, l, 10000);
       std::size_t found = 0;
       if (oe) {

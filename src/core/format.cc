@@ -128,7 +128,7 @@ std::string describe_malformed(const reason& r) {
     case detail::element_not_object: s = "every element of the contacts array must be a JSON object"; break;
     case detail::too_deep: s = with_number("payload nests deeper than the limit of ", r.number, " levels"); break;
     case detail::string_too_long: s = with_number("payload holds a string longer than the limit of ", r.number, " bytes"); break;
-    case detail::duplicate_key: s = "a contact object repeats a key that contactgate reads"; break;
+    case detail::duplicate_key: s = "an object repeats a key that contactgate reads"; break;
     case detail::contacts_not_array: s = "\"contacts\" must be a JSON array"; break;
     case detail::no_contacts: s = "payload holds no contacts"; break;
     case detail::too_many_contacts: s = with_number("payload holds more contacts than the limit of ", r.number, ""); break;

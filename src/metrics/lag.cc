@@ -44,23 +44,7 @@ bool lag_probe::measure(const std::string& topic, const std::vector<std::int32_t
                         std::vector<partition_lag>& out, std::string& error) {
   out.clear();
   std::vector<std::int32_t> parts = only;
-  if (parts.empty()) {
-    rd_kafka_topic_t* t = rd_kafka_topic_new(_rk.get(), topic.c_str(), nullptr);
-    const rd_kafka_metadata_t* md = nullptr;
-    const rd_kafka_resp_err_t e = rd_kafka_metadata(_rk.get(), 0, t, &md, timeout_ms);
-    rd_kafka_topic_destroy(t);
-    if (e) {
-      error = std::string("metadata: ") + rd_kafka_err2str(e);
-      return false;
-    }
-    if (md->topic_cnt != 1 || md->topics[0].err) {
-      error = "topic " + topic + " not found";
-      rd_kafka_metadata_destroy(md);
-      return false;
-    }
-    for (int i = 0; i < md->topics[0].partition_cnt; ++i) parts.push_back(md->topics[0].partitions[i].id);
-    rd_kafka_metadata_destroy(md);
-  }
+  if (parts.empty() && !pipeline::list_partitions(_rk.get(), topic, timeout_ms, parts, error)) return false;
   rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
   for (auto p : parts) rd_kafka_topic_partition_list_add(l, topic.c_str(), p);
   const rd_kafka_resp_err_t ce = rd_kafka_committed(_rk.get(), l, timeout_ms);

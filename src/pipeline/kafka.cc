@@ -130,6 +130,28 @@ void create_topics(const config::settings& s, const std::string& bootstrap, cons
   if (!failure.empty()) throw kafka_error("creating topics failed: " + failure);
 }
 
+bool list_partitions(rd_kafka_t* rk, const std::string& topic, int timeout_ms, std::vector<std::int32_t>& out,
+                     std::string& error) {
+  out.clear();
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &md, timeout_ms);
+  rd_kafka_topic_destroy(t);
+  if (e) {
+    error = "cannot read topic " + topic + ": " + rd_kafka_err2str(e);
+    return false;
+  }
+  if (md->topic_cnt != 1 || md->topics[0].err) {
+    error = "cannot read topic " + topic + ": " +
+            (md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : std::string("not found"));
+    rd_kafka_metadata_destroy(md);
+    return false;
+  }
+  for (int i = 0; i < md->topics[0].partition_cnt; ++i) out.push_back(md->topics[0].partitions[i].id);
+  rd_kafka_metadata_destroy(md);
+  return true;
+}
+
 bool is_fatal(rd_kafka_resp_err_t err) noexcept {
   switch (err) {
     case RD_KAFKA_RESP_ERR__FATAL:

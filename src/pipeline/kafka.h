@@ -53,6 +53,11 @@ class mock_cluster {
 void create_topics(const config::settings& s, const std::string& bootstrap, const std::vector<std::string>& topics,
                    int partitions, int replication, std::vector<std::string>* created = nullptr);
 
+/// The partition ids of `topic`, from a metadata request. False and a message when the
+/// topic cannot be read (unknown topic, brokers unreachable within `timeout_ms`).
+[[nodiscard]] bool list_partitions(rd_kafka_t* rk, const std::string& topic, int timeout_ms,
+                                   std::vector<std::int32_t>& out, std::string& error);
+
 /// Errors after which retrying cannot help: configuration, authentication, authorization.
 [[nodiscard]] bool is_fatal(rd_kafka_resp_err_t err) noexcept;
 

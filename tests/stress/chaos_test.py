@@ -25,10 +25,12 @@ crash, unclean exit); 77 exactly_once is not available in this build (at_least_o
 passed) and --require-eos was not given.
 """
 import argparse
+import calendar
 import json
 import logging
 import os
 import random
+import shlex
 import shutil
 import signal
 import subprocess
@@ -189,8 +191,8 @@ class InputProducer:
     """Produces payloads by index; `where[(partition, offset)] = payload index` from the
     delivery reports."""
 
-    def __init__(self, bootstrap, topic, wl, where):
-        self.topic, self.wl, self.where = topic, wl, where
+    def __init__(self, bootstrap, topic, wl, where, when):
+        self.topic, self.wl, self.where, self.when = topic, wl, where, when
         self.errors = 0
         self.p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "enable.idempotence": True},
                           logger=CLIENT_LOG)
@@ -198,6 +200,7 @@ class InputProducer:
     def _dr(self, err, msg, idx):
         if err is None:
             self.where[(msg.partition(), msg.offset())] = idx
+            self.when[idx] = msg.timestamp()[1]
         else:
             self.errors += 1
 
@@ -219,9 +222,9 @@ class InputProducer:
 class Trickle(threading.Thread):
     """Produces the trickle payloads at `rate` payloads/s until stopped or exhausted."""
 
-    def __init__(self, bootstrap, topic, wl, where, rate):
+    def __init__(self, bootstrap, topic, wl, where, when, rate):
         super().__init__(daemon=True)
-        self.prod = InputProducer(bootstrap, topic, wl, where)
+        self.prod = InputProducer(bootstrap, topic, wl, where, when)
         self.wl, self.rate = wl, rate
         self.next = wl.upfront
         self.stop_ev = threading.Event()
@@ -265,6 +268,7 @@ class Instance:
                 # One transactional.id per slot: a restart after SIGKILL reuses it (and fences
                 # the dead one's open transaction); the second instance has its own.
                 args += ["--set", "processing.transactional_id=chaos-%s-%s" % (mode.tag, slot)]
+        args += mode.args.run_args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
         self.started = time.time()
@@ -372,15 +376,15 @@ class Mode:
         trickle_contacts = int(a.trickle_rate * 1.35 * a.trickle_seconds)
         wl = Workload(self.binary, a.contacts, trickle_contacts, a.seed, self.tag)
         self.wl = wl
-        self.where = {}
-        up = InputProducer(self.bootstrap, self.t_in, wl, self.where)
+        self.where, self.when = {}, {}
+        up = InputProducer(self.bootstrap, self.t_in, wl, self.where, self.when)
         for i in range(wl.upfront):
             up.send(i)
         up.flush()
         self.ev("produced %d payloads (%d contacts) up front; %d payloads (%d contacts) ready to trickle at %d/s"
                 % (wl.upfront, wl.contacts_between(0, wl.upfront), len(wl.payloads) - wl.upfront,
                    wl.contacts_between(wl.upfront, len(wl.payloads)), a.trickle_rate))
-        trickle = Trickle(self.bootstrap, self.t_in, wl, self.where, a.trickle_rate)
+        trickle = Trickle(self.bootstrap, self.t_in, wl, self.where, self.when, a.trickle_rate)
         t_start = time.time()
         inst = Instance(self, "a")
         trickle.start()
@@ -524,6 +528,30 @@ class Mode:
         raw.close()
         return out, complete
 
+    def explain(self, payload, where):
+        """Prints what the contactgate instances logged around the time a lost input was produced."""
+        t = self.when.get(payload, 0) / 1000.0
+        print("   input p%d@%d (payload %d) was produced at %s; contactgate logs from -1 s to +2 s:"
+              % (where[0], where[1], payload, time.strftime("%H:%M:%S", time.gmtime(t)) + ".%03d" % (t * 1000 % 1000)),
+              flush=True)
+        shown = 0
+        for inst in self.all_procs:
+            try:
+                lines = open(inst.log_path, "rb").read().decode(errors="replace").splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                try:
+                    rec = json.loads(line)
+                    ts = rec["ts"]
+                    lt = calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")) + float(ts[19:-1] or 0)
+                except (ValueError, KeyError):
+                    continue
+                if t - 1 <= lt <= t + 2 and "librdkafka FAIL" not in rec.get("msg", "") and shown < 20:
+                    print("      %s %s %s" % (os.path.basename(inst.log_path), ts[11:23], rec.get("msg", "")[:200]),
+                          flush=True)
+                    shown += 1
+
     def verify(self):
         outs, complete = self.read_outputs()
         check(complete, "%s: read both output topics to their end (read_committed)" % self.name)
@@ -576,6 +604,8 @@ class Mode:
                 "(%d,%d)->p%d@%d" % (k[0], k[1], rev[k[0]][0], rev[k[0]][1]) for k in sample), flush=True)
             by_part = Counter(rev[k[0]][0] for k in lost)
             print("   lost per input partition: %s" % dict(sorted(by_part.items())), flush=True)
+            for k in sorted({k[0] for k in lost})[:3]:
+                self.explain(k, rev[k])
         check(not lost, "%s: no input contact lost (%d lost)" % (self.name, len(lost)))
         if self.name == "exactly_once":
             check(duplicated == 0, "%s: no duplicates (%d duplicated)" % (self.name, duplicated))
@@ -611,8 +641,11 @@ def main():
     ap.add_argument("--contacts", type=int, help="contacts produced up front (default 30000, --large 300000)")
     ap.add_argument("--kills", type=int, help="SIGKILLs per mode (default 5, --large 10)")
     ap.add_argument("--trickle-rate", type=int, help="payloads/s produced during the chaos (default 150)")
+    ap.add_argument("--run-args", default="",
+                    help="more arguments for every `contactgate run`, e.g. '-X debug=consumer' (shell-quoted)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs) even when all passed")
     args = ap.parse_args()
+    args.run_args = shlex.split(args.run_args)
     args.contacts = args.contacts or (300000 if args.large else 30000)
     args.kills = args.kills or (10 if args.large else 5)
     args.trickle_rate = args.trickle_rate or (400 if args.large else 150)
