@@ -71,7 +71,6 @@ struct processor::impl {
 
   std::map<std::int32_t, partition_state> parts;
   std::size_t in_flight{0};
-  bool paused{false};
   std::string fatal;
   clock_type::time_point last_commit = clock_type::now();
   clock_type::time_point last_transport_log{};
@@ -191,7 +190,6 @@ struct processor::impl {
       } else {
         rd_kafka_assign(rk, list);
       }
-      if (self->paused) rd_kafka_pause_partitions(rk, list);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
       std::string names;
       for (int i = 0; i < list->cnt; ++i) names += (names.empty() ? "" : ",") + std::to_string(list->elems[i].partition);
@@ -500,33 +498,19 @@ struct processor::impl {
     last_commit = clock_type::now();
   }
 
-  void backpressure() {
-    const std::size_t high = cfg.max_in_flight, low = cfg.max_in_flight / 2;
-    if (!paused && in_flight >= high) {
-      set_paused(true);
-    } else if (paused && in_flight <= low) {
-      set_paused(false);
-    }
+  // Back-pressure: at pipeline.max_in_flight the main loop stops taking messages from
+  // librdkafka's local queue, which is bounded by queued.max.messages.kbytes, so fetching
+  // stops by itself and memory stays bounded. Partitions are not paused for this: measured
+  // with librdkafka 2.0.2, pausing discards the fetch in flight and resuming waits ~0.7 s
+  // for the fetcher's next wake-up, which capped throughput near 20k messages/s.
+  [[nodiscard]] std::size_t room() const noexcept {
+    return in_flight >= cfg.max_in_flight ? 0 : cfg.max_in_flight - in_flight;
   }
 
-  void set_paused(bool pause) {
-    rd_kafka_topic_partition_list_t* l = nullptr;
-    if (rd_kafka_assignment(consumer.get(), &l) != RD_KAFKA_RESP_ERR_NO_ERROR || l == nullptr) return;
-    if (pause) {
-      rd_kafka_pause_partitions(consumer.get(), l);
-    } else {
-      // Stuck partitions stay paused.
-      rd_kafka_topic_partition_list_t* r = rd_kafka_topic_partition_list_new(l->cnt);
-      for (int i = 0; i < l->cnt; ++i) {
-        auto it = parts.find(l->elems[i].partition);
-        if (it == parts.end() || !it->second.stuck) rd_kafka_topic_partition_list_add(r, l->elems[i].topic, l->elems[i].partition);
-      }
-      rd_kafka_resume_partitions(consumer.get(), r);
-      rd_kafka_topic_partition_list_destroy(r);
-    }
-    st.paused_partitions.store(pause ? static_cast<std::uint64_t>(l->cnt) : 0, std::memory_order_relaxed);
-    rd_kafka_topic_partition_list_destroy(l);
-    paused = pause;
+  void count_stopped_partitions() {
+    std::uint64_t n = 0;
+    for (const auto& [id, p] : parts) n += p.stuck;
+    st.paused_partitions.store(n, std::memory_order_relaxed);
   }
 
   void pump(bool allow_commit = true) {
@@ -538,7 +522,7 @@ struct processor::impl {
       for (auto& [id, p] : parts) retire(p);
       if (allow_commit && clock_type::now() - last_commit >= cfg.commit_interval) commit(false);
     }
-    backpressure();
+    count_stopped_partitions();
     st.in_flight.store(in_flight, std::memory_order_relaxed);
     st.queue_depth.store(pool.depth(), std::memory_order_relaxed);
     const auto now = clock_type::now();
@@ -563,7 +547,7 @@ struct processor::impl {
         s.oldest_in_flight_ts_ms = tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
       }
       s.stuck = p.stuck;
-      s.paused = paused || p.stuck;
+      s.paused = p.stuck;
       v.push_back(s);
     }
     st.publish_partitions(std::move(v));
@@ -909,8 +893,14 @@ struct processor::impl {
 
     std::vector<rd_kafka_message_t*> batch(1000);
     while (!stop.load(std::memory_order_relaxed) && fatal.empty()) {
+      const std::size_t want = std::min(batch.size(), room());
+      if (want == 0) {  // saturated: let the workers and the producer catch up
+        pump();
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        continue;
+      }
       const int timeout = pending_work() ? 1 : 50;
-      const ssize_t n = rd_kafka_consume_batch_queue(consumer_queue, timeout, batch.data(), batch.size());
+      const ssize_t n = rd_kafka_consume_batch_queue(consumer_queue, timeout, batch.data(), want);
       for (ssize_t i = 0; i < n; ++i) handle_message(batch[static_cast<std::size_t>(i)]);
       pump();
     }
