@@ -65,7 +65,6 @@ struct processor::impl {
   rk_ptr producer, consumer;
   rd_kafka_topic_t* accepted_topic{nullptr};
   rd_kafka_topic_t* rejected_topic{nullptr};
-  rd_kafka_queue_t* consumer_queue{nullptr};
 
   worker_pool<job*> pool;
 
@@ -815,7 +814,6 @@ struct processor::impl {
     if (!c) throw kafka_error(std::string("cannot create the consumer: ") + err);
     consumer.reset(c);
     rd_kafka_poll_set_consumer(c);
-    consumer_queue = rd_kafka_queue_get_consumer(c);
   }
 
   void handle_message(rd_kafka_message_t* m) {
@@ -891,17 +889,25 @@ struct processor::impl {
     st.workers.store(cfg.workers);
     pool.start(cfg.workers, [this](unsigned) { return worker{*this, validate::payload_validator(rules, cfg.limits)}; });
 
-    std::vector<rd_kafka_message_t*> batch(1000);
+    constexpr std::size_t batch_size = 1000;
     while (!stop.load(std::memory_order_relaxed) && fatal.empty()) {
-      const std::size_t want = std::min(batch.size(), room());
+      const std::size_t want = std::min(batch_size, room());
       if (want == 0) {  // saturated: let the workers and the producer catch up
         pump();
         std::this_thread::sleep_for(std::chrono::microseconds(200));
         continue;
       }
+      // One message per rd_kafka_consumer_poll(): librdkafka 2.0.2's batch consume
+      // (rd_kafka_consume_batch_queue) skips messages of kept partitions at cooperative
+      // rebalances (found by tests/stress/chaos_test.py, reproduced without contactgate).
       const int timeout = pending_work() ? 1 : 50;
-      const ssize_t n = rd_kafka_consume_batch_queue(consumer_queue, timeout, batch.data(), want);
-      for (ssize_t i = 0; i < n; ++i) handle_message(batch[static_cast<std::size_t>(i)]);
+      std::size_t taken = 0;
+      for (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer.get(), timeout); m != nullptr;
+           m = taken < want ? rd_kafka_consumer_poll(consumer.get(), 0) : nullptr) {
+        handle_message(m);
+        ++taken;
+        if (!fatal.empty()) break;
+      }
       pump();
     }
     const bool failed = !fatal.empty();
@@ -950,7 +956,6 @@ struct processor::impl {
   ~impl() {
     if (accepted_topic) rd_kafka_topic_destroy(accepted_topic);
     if (rejected_topic) rd_kafka_topic_destroy(rejected_topic);
-    if (consumer_queue) rd_kafka_queue_destroy(consumer_queue);
     consumer.reset();
     producer.reset();
   }

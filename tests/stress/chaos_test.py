@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import random
+import re
 import shlex
 import shutil
 import signal
@@ -281,9 +282,10 @@ class Instance:
         return self.proc.pid
 
     def assignments(self):
+        """How many non-empty assignments the instance has logged."""
         try:
             with open(self.log_path, "rb") as f:
-                return f.read().count(b"assigned partitions [")
+                return len(re.findall(rb"assigned partitions \[\d", f.read()))
         except OSError:
             return 0
 
@@ -448,7 +450,6 @@ class Mode:
         check(left == 0 and up.errors == 0 and trickle.prod.errors == 0,
               "%s: every input payload produced (%d undelivered, %d errors)"
               % (self.name, left, up.errors + trickle.prod.errors))
-        self.produced = len(self.where)
         self.ev("trickle stopped after %d payloads; chaos phase took %.0f s"
                 % (trickle.next - wl.upfront, time.time() - t_start))
         drained, t, last_lag, last_move, lg = False, time.time(), None, time.time(), {}
