@@ -62,8 +62,9 @@ emit::validator_info make_info() {
 
 // What every processor judges with: the phone validator, the rules and the versions.
 struct judging_kit {
-  validate::reference_phone_validator phones;
-  validate::rule_set rules{phones, validate::postal_table::builtin()};
+  explicit judging_kit(const config::settings& s) : phones(validate::make_phone_validator(s.phone_validator)) {}
+  std::unique_ptr<validate::phone_validator> phones;
+  validate::rule_set rules{*phones, validate::postal_table::builtin()};
   emit::validator_info info = make_info();
 };
 
@@ -199,7 +200,7 @@ int run_processor(const config_sources& src) {
   const config::settings s = load(src);
   install_signals();
   cluster_choice cluster = choose_cluster(s);
-  const judging_kit kit;
+  const judging_kit kit(s);
   pipeline::stats st;
   operator_view view(s, cluster.bootstrap, st, kit.info, false);
   pipeline::processor proc(s, cluster.bootstrap, kit.rules, kit.info, st);
@@ -232,7 +233,7 @@ int run_demo(const config_sources& src, std::size_t count, double invalid_ratio)
   config::settings s = load(src);
   install_signals();
   cluster_choice cluster = choose_cluster(s);
-  const judging_kit kit;
+  const judging_kit kit(s);
   pipeline::stats st;
   operator_view view(s, cluster.bootstrap, st, kit.info, true);
   std::atomic<bool> stop_proc{false};

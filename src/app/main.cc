@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
   vopts.threads = 1;
   validate->add_option("--threads", vopts.threads, "Validation threads (output order is kept)")
       ->check(CLI::Range(1u, 256u));
+  validate->add_option("--phone-validator", vopts.phone_validator, "fast (default) or reference (libphonenumber itself)")
+      ->capture_default_str()->check(CLI::IsMember({"fast", "reference"}));
   validate->add_option("--max-payload-bytes", vopts.limits.max_payload_bytes, "Largest payload accepted")
       ->capture_default_str()->check(CLI::Range(std::size_t{2}, std::size_t{1} << 30));
   validate->add_option("--max-depth", vopts.limits.max_depth, "Deepest nesting accepted")

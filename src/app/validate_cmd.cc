@@ -146,8 +146,8 @@ void print_summary(const counters& c) {
 }  // namespace
 
 int run_validate(const validate_options& opts) {
-  const validate::reference_phone_validator phones;
-  const validate::rule_set rules{phones, validate::postal_table::builtin()};
+  const auto phones = validate::make_phone_validator(opts.phone_validator);
+  const validate::rule_set rules{*phones, validate::postal_table::builtin()};
   const unsigned threads = std::max(1u, opts.threads);
   std::vector<std::unique_ptr<validate::payload_validator>> validators;
   for (unsigned t = 0; t < threads; ++t) validators.push_back(std::make_unique<validate::payload_validator>(rules, opts.limits));

@@ -14,6 +14,7 @@ struct validate_options {
   bool summary{false};
   unsigned threads{1};
   payload_limits limits{};
+  std::string phone_validator{"fast"};  ///< "fast" or "reference"
 };
 
 /// Exit code: 0 all accepted, 1 any contact or payload rejected, 2 usage or I/O error.

@@ -142,7 +142,9 @@ settings resolve(const std::vector<layer>& layers) {
       } else if (key == "pipeline.shutdown_timeout_ms") {
         s.shutdown_timeout = std::chrono::milliseconds(parse_number<long>(key, value, src, 0, 3'600'000));
       } else if (key == "pipeline.phone_validator") {
-        if (value != "reference") throw config_error(src + ": pipeline.phone_validator = '" + value + "': expected reference");
+        if (value != "reference" && value != "fast") {
+          throw config_error(src + ": pipeline.phone_validator = '" + value + "': expected fast or reference");
+        }
         s.phone_validator = value;
       } else if (key == "pipeline.mode") {
         if (value != "validate" && value != "passthrough") {

@@ -33,6 +33,11 @@ class reference_phone_validator final : public phone_validator {
   [[nodiscard]] std::string_view name() const noexcept override { return "libphonenumber"; }
 };
 
+/// The validator named `name`: "fast" (fast_phone_validator, the default) or "reference"
+/// (libphonenumber itself). Throws std::invalid_argument for another name, and
+/// std::runtime_error when the fast tables cannot be built (start-up only).
+[[nodiscard]] std::unique_ptr<phone_validator> make_phone_validator(std::string_view name);
+
 /// Version text of the libphonenumber data in use: the Debian package version the build
 /// saw, and a digest and size of the compiled-in metadata (metadata_get()).
 [[nodiscard]] std::string phone_metadata_version();

@@ -84,6 +84,16 @@ TEST(ValidateCli, ThreadsKeepInputOrderAndSameOutput) {
   EXPECT_GE(lines(one.out).size(), 3000u);
 }
 
+TEST(ValidateCli, FastAndReferencePhoneValidatorsGiveTheSameOutput) {
+  auto gen = run("generate --count 4000 --seed 9 --invalid-ratio 0.5 --array-ratio 0.2 --bulk-ratio 0.1");
+  ASSERT_EQ(gen.exit_code, 0);
+  auto fast = run("validate --phone-validator fast", gen.out);
+  auto reference = run("validate --phone-validator reference", gen.out);
+  EXPECT_EQ(fast.out, reference.out);
+  EXPECT_NE(fast.out.find("INVALID_CONTACT_ID"), std::string::npos);
+  EXPECT_EQ(run("validate --phone-validator other", "").exit_code, 2);
+}
+
 TEST(ValidateCli, OverlongLineIsRejectedAsTooLarge) {
   auto r = run("validate --max-payload-bytes 200", std::string(500, ' ') + "{}\n" + good + "\n");
   auto ls = lines(r.out);
