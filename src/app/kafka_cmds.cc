@@ -290,7 +290,10 @@ int run_demo(const config_sources& src, std::size_t count, double invalid_ratio)
   std::sort(top.rbegin(), top.rend());
   for (std::size_t i = 0; i < top.size() && i < 10; ++i) std::printf("    %-50s %llu\n", top[i].second.c_str(), static_cast<unsigned long long>(top[i].first));
   std::printf("  sample rejections:\n");
-  for (const auto& r : st.recent_rejections()) std::printf("    %s\n", r.c_str());
+  const auto recent = st.recent_rejections();
+  for (std::size_t i = recent.size() > 8 ? recent.size() - 8 : 0; i < recent.size(); ++i) {
+    std::printf("    %s\n", recent[i].c_str());
+  }
   const bool complete = outcomes() == expected && st.messages_committed.load() == count;
   std::printf("  every contact has exactly one outcome: %s\n", complete ? "yes" : "NO");
   return rc != 0 ? rc : (complete ? 0 : 1);
