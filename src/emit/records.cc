@@ -72,10 +72,10 @@ validator_info make_validator_info(std::string version, std::string phone_data, 
 namespace {
 
 void add_source_headers(out_message& m, const source_info& src, long long index) {
-  m.headers.push_back({std::string(h_source_topic), std::string(src.topic)});
-  m.headers.push_back({std::string(h_source_partition), std::to_string(src.partition)});
-  m.headers.push_back({std::string(h_source_offset), std::to_string(src.offset)});
-  if (index >= 0) m.headers.push_back({std::string(h_source_index), std::to_string(index)});
+  m.headers.push_back({h_source_topic, std::string(src.topic)});
+  m.headers.push_back({h_source_partition, std::to_string(src.partition)});
+  m.headers.push_back({h_source_offset, std::to_string(src.offset)});
+  if (index >= 0) m.headers.push_back({h_source_index, std::to_string(index)});
 }
 
 void append_source_json(std::string& v, const source_info& src, long long index) {
@@ -147,11 +147,11 @@ out_message rejection(const reason_list& reasons, const field_value* correlation
   v += ",\"rejected_at\":";
   append_json_string(v, iso8601_utc(now_ms));
   v += "}";
-  m.headers.push_back({std::string(h_error_code), "30647"});
-  m.headers.push_back({std::string(h_error_reasons), reasons_header(reasons)});
+  m.headers.push_back({h_error_code, "30647"});
+  m.headers.push_back({h_error_reasons, reasons_header(reasons)});
   add_source_headers(m, src, index);
   if (correlation_id && correlation_id->kind == field_kind::string) {
-    m.headers.push_back({std::string(h_correlation_id), std::string(correlation_id->text)});
+    m.headers.push_back({h_correlation_id, std::string(correlation_id->text)});
   }
   return m;
 }
@@ -182,7 +182,7 @@ void build_outputs(const payload_outcome& outcome, std::string_view raw_payload,
     }
     m.value = std::string(c.raw);
     add_source_headers(m, src, c.index);
-    m.headers.push_back({std::string(h_correlation_id), std::string(c.correlation_id.text)});
+    m.headers.push_back({h_correlation_id, std::string(c.correlation_id.text)});
     out.push_back(std::move(m));
   }
 }

@@ -15,7 +15,7 @@
 namespace cg::emit {
 
 struct header {
-  std::string name;
+  std::string_view name;  ///< always one of the static h_* names below (no allocation)
   std::string value;
 };
 

@@ -17,6 +17,7 @@ namespace cg::pipeline {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+constexpr std::string_view h_replacement = "contactgate.replacement";
 
 struct partition_state;
 
@@ -28,12 +29,16 @@ struct job {
   partition_state* part{nullptr};
   std::int64_t offset{-1};
   std::vector<emit::out_message> outputs;
+  std::vector<rd_kafka_headers_t*> headers;  // one per output, built by the worker; owned until produced
   std::atomic<bool> ready{false};
   int pending{0};  // outputs produced but not yet acknowledged
   bool emitted{false};
   bool failed{false};
   bool orphan{false};  // its partition was released while deliveries were pending
   ~job() {
+    for (rd_kafka_headers_t* h : headers) {
+      if (h) rd_kafka_headers_destroy(h);
+    }
     if (msg) rd_kafka_message_destroy(msg);
   }
 };
@@ -96,13 +101,13 @@ struct processor::impl {
         size_t n = 0;
         if (rd_kafka_header_get_last(hs, emit::h_correlation_id.data(), &v, &n) == 0 && v) cid.assign(static_cast<const char*>(v), n);
         if (rd_kafka_header_get_last(hs, emit::h_source_index.data(), &v, &n) == 0 && v) index.assign(static_cast<const char*>(v), n);
-        was_replacement = rd_kafka_header_get_last(hs, "contactgate.replacement", &v, &n) == 0;
+        was_replacement = rd_kafka_header_get_last(hs, h_replacement.data(), &v, &n) == 0;
       }
       if (!was_replacement) {
         self->st.contacts_accepted.fetch_sub(m->rkt == self->accepted_topic ? 1 : 0, std::memory_order_relaxed);
         if (m->rkt == self->rejected_topic) self->st.contacts_rejected.fetch_sub(1, std::memory_order_relaxed);
         emit::out_message r = self->replacement(cid, index.empty() ? -1 : std::stoll(index), *j->msg);
-        r.headers.push_back({"contactgate.replacement", "1"});
+        r.headers.push_back({h_replacement, "1"});
         log(level::error, "the topic refused an output of input partition " + std::to_string(j->msg->partition) +
                               " offset " + std::to_string(j->offset) + " as too large; rejected as INTERNAL_SERVER_ERROR");
         rd_kafka_headers_t* rh = headers_of(r);
@@ -261,6 +266,7 @@ struct processor::impl {
         o.has_key = m->key != nullptr;
         if (o.has_key) o.key = std::string(static_cast<const char*>(m->key), m->key_len);
         j->outputs.push_back(std::move(o));
+        j->headers.push_back(headers_of(j->outputs.back()));
         j->ready.store(true, std::memory_order_release);
         return;
       }
@@ -334,6 +340,9 @@ struct processor::impl {
           st.remember_rejection(std::move(line));
         }
       }
+      // librdkafka header lists are built here, off the consumer/producer thread.
+      j->headers.reserve(j->outputs.size());
+      for (const auto& o : j->outputs) j->headers.push_back(headers_of(o));
       const auto busy = clock_type::now() - t0;
       st.validation_seconds.observe(std::chrono::duration<double>(busy).count());
       st.worker_busy_ns.fetch_add(static_cast<std::uint64_t>(std::chrono::nanoseconds(busy).count()),
@@ -386,8 +395,10 @@ struct processor::impl {
   void produce_job(job* j) {
     j->pending = static_cast<int>(j->outputs.size());
     j->emitted = true;
-    for (auto& o : j->outputs) {
-      rd_kafka_headers_t* hs = headers_of(o);
+    for (std::size_t oi = 0; oi < j->outputs.size(); ++oi) {
+      emit::out_message& o = j->outputs[oi];
+      rd_kafka_headers_t* hs = j->headers[oi];
+      j->headers[oi] = nullptr;  // librdkafka owns it once produced; destroyed below otherwise
       rd_kafka_topic_t* topic = o.dest == emit::destination::accepted ? accepted_topic : rejected_topic;
       while (true) {
         const rd_kafka_resp_err_t e = rd_kafka_producev(
@@ -425,7 +436,7 @@ struct processor::impl {
       }
     }
     j->outputs.clear();
-    j->outputs.shrink_to_fit();
+    j->headers.clear();
   }
 
   void emit_ready(partition_state& p) {
