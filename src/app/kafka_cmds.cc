@@ -280,13 +280,9 @@ int run_demo(const config_sources& src, std::size_t count, double invalid_ratio)
               s.rejected_topic.c_str());
   std::printf("  top reasons:\n");
   std::vector<std::pair<std::uint64_t, std::string>> top;
-  for (int c = 0; c < reason_code_count; ++c) {
-    for (int d = 0; d < detail_count; ++d) {
-      const auto n = st.by_reason[static_cast<std::size_t>(c * detail_count + d)].load();
-      if (n) top.emplace_back(n, std::string(to_string(static_cast<reason_code>(c))) + "/" +
-                                     std::string(to_string(static_cast<detail>(d))));
-    }
-  }
+  st.for_each_reason([&](reason_code c, detail d, std::uint64_t n) {
+    if (n) top.emplace_back(n, std::string(to_string(c)) + "/" + std::string(to_string(d)));
+  });
   std::sort(top.rbegin(), top.rend());
   for (std::size_t i = 0; i < top.size() && i < 10; ++i) std::printf("    %-50s %llu\n", top[i].second.c_str(), static_cast<unsigned long long>(top[i].first));
   std::printf("  sample rejections:\n");

@@ -171,16 +171,12 @@ std::string monitor::prometheus_text() const {
   }
   {
     auto f = family("contactgate_rejections_total", "Failing reasons, by code and detail", T::Counter);
-    for (int c = 0; c < reason_code_count; ++c) {
-      for (int d = 0; d < detail_count; ++d) {
-        const auto n = _st.by_reason[static_cast<std::size_t>(c * detail_count + d)].load();
-        // Every valid pair is exported from the start (at 0), so rate() sees the first one.
-        if (n == 0 && !detail_belongs_to(static_cast<reason_code>(c), static_cast<detail>(d))) continue;
-        f.metric.push_back(value_metric(static_cast<double>(n), T::Counter,
-                                        {{"code", std::string(to_string(static_cast<reason_code>(c)))},
-                                         {"detail", std::string(to_string(static_cast<detail>(d)))}}));
-      }
-    }
+    _st.for_each_reason([&](reason_code c, detail d, std::uint64_t n) {
+      // Every valid pair is exported from the start (at 0), so rate() sees the first one.
+      if (n == 0 && !detail_belongs_to(c, d)) return;
+      f.metric.push_back(value_metric(static_cast<double>(n), T::Counter,
+                                      {{"code", std::string(to_string(c))}, {"detail", std::string(to_string(d))}}));
+    });
     fs.push_back(std::move(f));
   }
   counter("contactgate_malformed_payloads_total", "Payloads rejected as MALFORMED_PAYLOAD", _st.payloads_malformed.load());
@@ -284,18 +280,14 @@ std::string monitor::summary_json() const {
   append_int(j, static_cast<long long>(_st.delivery_errors.load()));
   j += "},\"reasons\":{";
   bool first = true;
-  for (int c = 0; c < reason_code_count; ++c) {
-    for (int d = 0; d < detail_count; ++d) {
-      const auto n = _st.by_reason[static_cast<std::size_t>(c * detail_count + d)].load();
-      if (n == 0) continue;
-      if (!first) j += ",";
-      first = false;
-      append_json_string(j, std::string(to_string(static_cast<reason_code>(c))) + "/" +
-                                std::string(to_string(static_cast<detail>(d))));
-      j += ":";
-      append_int(j, static_cast<long long>(n));
-    }
-  }
+  _st.for_each_reason([&](reason_code c, detail d, std::uint64_t n) {
+    if (n == 0) return;
+    if (!first) j += ",";
+    first = false;
+    append_json_string(j, std::string(to_string(c)) + "/" + std::string(to_string(d)));
+    j += ":";
+    append_int(j, static_cast<long long>(n));
+  });
   j += "},\"recent_rejections\":[";
   first = true;
   for (const auto& r : _st.recent_rejections()) {

@@ -19,6 +19,13 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 constexpr std::string_view h_replacement = "contactgate.replacement";
 
+// The message's timestamp in ms since the epoch, or -1 when it has none.
+std::int64_t timestamp_ms(const rd_kafka_message_t& m) noexcept {
+  rd_kafka_timestamp_type_t tt;
+  const std::int64_t ts = rd_kafka_message_timestamp(&m, &tt);
+  return tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
+}
+
 struct partition_state;
 
 // One input message on its way through the pipeline. Created and destroyed on the main
@@ -49,7 +56,6 @@ struct partition_state {
   std::size_t emitted{0};     // jobs at the front that have been produced
   std::int64_t next_commit{-1};
   std::int64_t committed{-1};
-  std::int64_t consumed{-1};
   std::int64_t resume_from{-1};  // exactly_once: after a rewind, older messages are stale
   bool stuck{false};
 };
@@ -133,9 +139,8 @@ struct processor::impl {
     }
     if (--j->pending == 0) {
       if (!j->failed && j->msg) {
-        rd_kafka_timestamp_type_t tstype;
-        const std::int64_t ts = rd_kafka_message_timestamp(j->msg, &tstype);
-        if (tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0) {
+        const std::int64_t ts = timestamp_ms(*j->msg);
+        if (ts > 0) {
           self->st.end_to_end_seconds.observe(static_cast<double>(std::max<std::int64_t>(0, now_ms() - ts)) / 1000.0);
         }
       }
@@ -271,15 +276,7 @@ struct processor::impl {
         return;
       }
       const auto t0 = clock_type::now();
-      rd_kafka_timestamp_type_t tstype;
-      const std::int64_t ts = rd_kafka_message_timestamp(m, &tstype);
-      emit::source_info src;
-      src.topic = cfg.input_topic;
-      src.partition = m->partition;
-      src.offset = m->offset;
-      src.timestamp_ms = tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
-      src.has_key = m->key != nullptr;
-      if (src.has_key) src.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+      const emit::source_info src = source_of(*m);
       // A failure of contactgate itself is retried with backoff, then the contacts are
       // rejected with INTERNAL_SERVER_ERROR (retryable). Never dropped, never blocking.
       bool done = false, parsed = false;
@@ -372,16 +369,20 @@ struct processor::impl {
     return replacement(cid, index.empty() ? -1 : std::stoll(index), in);
   }
 
-  emit::out_message replacement(const std::string& cid, long long index, const rd_kafka_message_t& in) {
-    rd_kafka_timestamp_type_t tt;
-    const std::int64_t ts = rd_kafka_message_timestamp(&in, &tt);
+  // Where an output came from (views into `m`, which outlives the output's construction).
+  emit::source_info source_of(const rd_kafka_message_t& m) const noexcept {
     emit::source_info src;
     src.topic = cfg.input_topic;
-    src.partition = in.partition;
-    src.offset = in.offset;
-    src.timestamp_ms = tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
-    src.has_key = in.key != nullptr;
-    if (src.has_key) src.key = std::string_view(static_cast<const char*>(in.key), in.key_len);
+    src.partition = m.partition;
+    src.offset = m.offset;
+    src.timestamp_ms = timestamp_ms(m);
+    src.has_key = m.key != nullptr;
+    if (src.has_key) src.key = std::string_view(static_cast<const char*>(m.key), m.key_len);
+    return src;
+  }
+
+  emit::out_message replacement(const std::string& cid, long long index, const rd_kafka_message_t& in) {
+    const emit::source_info src = source_of(in);
     emit::out_message r = emit::internal_error_without_record(cid, src, index, info, now_ms(),
                                                               "the output is larger than the topic allows");
     r.replaced = true;
@@ -548,16 +549,9 @@ struct processor::impl {
     for (const auto& [id, p] : parts) {
       partition_snapshot s;
       s.partition = id;
-      s.committed = p.committed;
-      s.consumed = p.consumed;
       s.in_flight = p.inflight.size();
-      if (!p.inflight.empty()) {
-        rd_kafka_timestamp_type_t tstype;
-        const std::int64_t ts = rd_kafka_message_timestamp(p.inflight.front()->msg, &tstype);
-        s.oldest_in_flight_ts_ms = tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
-      }
+      if (!p.inflight.empty()) s.oldest_in_flight_ts_ms = timestamp_ms(*p.inflight.front()->msg);
       s.stuck = p.stuck;
-      s.paused = p.stuck;
       v.push_back(s);
     }
     st.publish_partitions(std::move(v));
@@ -858,7 +852,6 @@ struct processor::impl {
     j->part = &it->second;
     j->offset = m->offset;
     it->second.inflight.push_back(j);
-    it->second.consumed = m->offset + 1;
     ++in_flight;
     st.messages_consumed.fetch_add(1, std::memory_order_relaxed);
     pool.submit(j);

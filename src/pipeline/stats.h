@@ -32,12 +32,9 @@ struct atomic_histogram {
 /// What the main thread publishes about one assigned partition, about once a second.
 struct partition_snapshot {
   std::int32_t partition{-1};
-  std::int64_t committed{-1};  ///< next offset to consume, as last committed; -1: none yet
-  std::int64_t consumed{-1};   ///< highest offset consumed + 1; -1: none yet
   std::size_t in_flight{0};
   std::int64_t oldest_in_flight_ts_ms{-1};
-  bool stuck{false};
-  bool paused{false};
+  bool stuck{false};  ///< stopped: an output could not be delivered
 };
 
 struct stats {
@@ -95,6 +92,17 @@ struct stats {
   void count_reason(reason_code c, detail d) noexcept {
     by_reason[static_cast<std::size_t>(c) * detail_count + static_cast<std::size_t>(d)].fetch_add(
         1, std::memory_order_relaxed);
+  }
+
+  /// Calls fn(code, detail, count) for every (code, detail) pair, in enum order.
+  template <typename Fn>
+  void for_each_reason(Fn&& fn) const {
+    for (int c = 0; c < reason_code_count; ++c) {
+      for (int d = 0; d < detail_count; ++d) {
+        fn(static_cast<reason_code>(c), static_cast<detail>(d),
+           by_reason[static_cast<std::size_t>(c * detail_count + d)].load(std::memory_order_relaxed));
+      }
+    }
   }
 
   /// A few recent rejections, already masked, for people to look at.

@@ -14,10 +14,7 @@
 #include <string>
 #include <unordered_map>
 
-namespace i18n::phonenumbers {
-int metadata_size();
-const void* metadata_get();
-}  // namespace i18n::phonenumbers
+#include "validate/libphonenumber_metadata.h"
 
 namespace cg::validate {
 

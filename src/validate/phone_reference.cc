@@ -6,10 +6,7 @@
 
 #include "validate/phone.h"
 
-namespace i18n::phonenumbers {
-int metadata_size();
-const void* metadata_get();
-}  // namespace i18n::phonenumbers
+#include "validate/libphonenumber_metadata.h"
 
 namespace cg::validate {
 

@@ -19,12 +19,8 @@
 #include <vector>
 
 #include "validate/phone.h"
+#include "validate/libphonenumber_metadata.h"
 #include "validate/phone_fast.h"
-
-namespace i18n::phonenumbers {
-int metadata_size();
-const void* metadata_get();
-}  // namespace i18n::phonenumbers
 
 namespace cg::validate {
 namespace {
