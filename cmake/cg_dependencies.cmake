@@ -20,6 +20,7 @@ endif()
 cg_require_pkg(RE2 re2 libre2-dev)
 cg_require_pkg(PROTOBUF protobuf libprotobuf-dev)
 cg_require_pkg(ICU_UC icu-uc libicu-dev)
+cg_require_pkg(LIBCRYPTO libcrypto libssl-dev)
 
 find_path(PHONENUMBER_INCLUDE_DIR phonenumbers/phonenumberutil.h)
 find_library(PHONENUMBER_LIBRARY phonenumber)

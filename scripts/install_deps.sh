@@ -5,11 +5,11 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  librdkafka-dev libsimdjson-dev libphonenumber-dev libprotobuf-dev libicu-dev libre2-dev
+  librdkafka-dev libsimdjson-dev libphonenumber-dev libprotobuf-dev libicu-dev libre2-dev libssl-dev
   libboost-dev libjemalloc-dev prometheus-cpp-dev libtomlplusplus-dev libspdlog-dev libcli11-dev iso-codes
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-format libclang-rt-14-dev
-  kcat python3 python3-confluent-kafka default-jre-headless maven prometheus chromium
+  kcat python3 python3-venv python3-phonenumbers python3-confluent-kafka default-jre-headless maven prometheus chromium
 )
 
 missing=()
@@ -19,8 +19,13 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# The phone metadata is made from a pinned PyPI release of `phonenumbers` (checked by its
+# sha256), installed into a virtual environment: scripts/phone_data.sh.
+phone_data() { bash "$(dirname "$0")/phone_data.sh" venv >/dev/null; }
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install_deps: all ${#packages[@]} packages present"
+  phone_data
   exit 0
 fi
 
@@ -35,3 +40,4 @@ echo "install_deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+phone_data

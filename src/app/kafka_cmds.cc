@@ -15,6 +15,7 @@
 #include "pipeline/processor.h"
 #include "validate/countries.h"
 #include "validate/phone.h"
+#include "validate/phone_data.h"
 #include "validate/postal_table.h"
 
 #ifndef CG_VERSION
@@ -51,7 +52,12 @@ config::settings load_settings(const config_sources& src) {
 
 namespace {
 
-config::settings load(const config_sources& src) { return load_settings(src); }
+// The settings, with their phone metadata loaded before anything reads phone data.
+config::settings load(const config_sources& src) {
+  config::settings s = load_settings(src);
+  validate::use_phone_metadata(s.phone_metadata);
+  return s;
+}
 
 emit::validator_info make_info() {
   const auto& postal = validate::postal_table::builtin();

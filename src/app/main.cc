@@ -13,6 +13,7 @@
 #include "generate/corpus.h"
 #include "validate/countries.h"
 #include "validate/phone.h"
+#include "validate/phone_data.h"
 #include "validate/postal_table.h"
 #include "config/config.h"
 
@@ -62,6 +63,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 256u));
   validate->add_option("--phone-validator", vopts.phone_validator, "fast (default) or reference (libphonenumber itself)")
       ->capture_default_str()->check(CLI::IsMember({"fast", "reference"}));
+  validate->add_option("--phone-metadata", vopts.phone_metadata,
+                       "Phone metadata file made by scripts/phone_data.sh update (default: the built-in data)");
   validate->add_option("--max-payload-bytes", vopts.limits.max_payload_bytes, "Largest payload accepted")
       ->capture_default_str()->check(CLI::Range(std::size_t{2}, std::size_t{1} << 30));
   validate->add_option("--max-depth", vopts.limits.max_depth, "Deepest nesting accepted")
@@ -199,6 +202,9 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const cg::config::config_error& e) {
     std::fprintf(stderr, "contactgate: configuration error: %s\n", e.what());
+    return 2;
+  } catch (const cg::validate::phone_data_error& e) {
+    std::fprintf(stderr, "contactgate: %s\n", e.what());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "contactgate: %s\n", e.what());

@@ -10,6 +10,7 @@
 
 #include "core/format.h"
 #include "validate/payload_validator.h"
+#include "validate/phone_data.h"
 
 namespace cg::app {
 
@@ -146,6 +147,7 @@ void print_summary(const counters& c) {
 }  // namespace
 
 int run_validate(const validate_options& opts) {
+  validate::use_phone_metadata(opts.phone_metadata);
   const auto phones = validate::make_phone_validator(opts.phone_validator);
   const validate::rule_set rules{*phones, validate::postal_table::builtin()};
   const unsigned threads = std::max(1u, opts.threads);

@@ -15,6 +15,7 @@ struct validate_options {
   unsigned threads{1};
   payload_limits limits{};
   std::string phone_validator{"fast"};  ///< "fast" or "reference"
+  std::string phone_metadata{};         ///< a phone metadata file; "" = the built-in data
 };
 
 /// Exit code: 0 all accepted, 1 any contact or payload rejected, 2 usage or I/O error.

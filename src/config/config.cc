@@ -18,7 +18,7 @@ const std::vector<std::string> k_keys = {
     "kafka.brokers",        "kafka.group_id",        "topics.input",          "topics.accepted",
     "topics.rejected",      "topics.partitions",     "topics.replication",    "pipeline.workers",
     "pipeline.max_in_flight", "pipeline.commit_interval_ms", "pipeline.shutdown_timeout_ms",
-    "pipeline.phone_validator", "pipeline.mode", "processing.guarantee", "processing.transaction_interval_ms", "processing.transactional_id", "pipeline.internal_retries", "testing.fault_rate", "testing.fault_mode", "http.enabled", "http.address", "http.port", "limits.max_payload_bytes", "limits.max_depth", "limits.max_contacts", "limits.max_string_bytes"};
+    "pipeline.phone_validator", "pipeline.phone_metadata", "pipeline.mode", "processing.guarantee", "processing.transaction_interval_ms", "processing.transactional_id", "pipeline.internal_retries", "testing.fault_rate", "testing.fault_mode", "http.enabled", "http.address", "http.port", "limits.max_payload_bytes", "limits.max_depth", "limits.max_contacts", "limits.max_string_bytes"};
 
 constexpr std::string_view k_passthrough[] = {"kafka.common.", "kafka.consumer.", "kafka.producer."};
 
@@ -146,6 +146,8 @@ settings resolve(const std::vector<layer>& layers) {
           throw config_error(src + ": pipeline.phone_validator = '" + value + "': expected fast or reference");
         }
         s.phone_validator = value;
+      } else if (key == "pipeline.phone_metadata") {
+        s.phone_metadata = value;
       } else if (key == "pipeline.mode") {
         if (value != "validate" && value != "passthrough") {
           throw config_error(src + ": pipeline.mode = '" + value + "': expected validate or passthrough");
@@ -234,6 +236,7 @@ std::string to_toml(const settings& s) {
                                       {"commit_interval_ms", static_cast<int64_t>(s.commit_interval.count())},
                                       {"shutdown_timeout_ms", static_cast<int64_t>(s.shutdown_timeout.count())},
                                       {"phone_validator", s.phone_validator},
+                                      {"phone_metadata", s.phone_metadata},
                                       {"mode", s.mode},
                                       {"internal_retries", s.internal_retries}});
   root.insert("processing", toml::table{{"guarantee", s.processing_guarantee == guarantee::exactly_once ? "exactly_once" : "at_least_once"},

@@ -41,6 +41,9 @@ struct settings {
   std::chrono::milliseconds commit_interval{500};
   std::chrono::milliseconds shutdown_timeout{15000};
   std::string phone_validator{"fast"};  ///< "fast" or "reference" (libphonenumber itself)
+  /// A phone metadata file made by scripts/phone_metadata.py (with its .json manifest
+  /// beside it); "" = the data built into the binary.
+  std::string phone_metadata{};
   /// "validate" (the product) or "passthrough": copy every input message unchanged to the
   /// accepted topic without validating (for benchmarks: the ceiling the cluster allows).
   std::string mode{"validate"};

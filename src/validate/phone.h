@@ -34,12 +34,13 @@ class reference_phone_validator final : public phone_validator {
 };
 
 /// The validator named `name`: "fast" (fast_phone_validator, the default) or "reference"
-/// (libphonenumber itself). Throws std::invalid_argument for another name, and
-/// std::runtime_error when the fast tables cannot be built (start-up only).
+/// (libphonenumber itself), over the phone data in use (phone_data.h), checked against the
+/// data's canaries. Throws std::invalid_argument for another name, and std::runtime_error
+/// when the fast tables cannot be built or a canary fails (start-up only).
 [[nodiscard]] std::unique_ptr<phone_validator> make_phone_validator(std::string_view name);
 
-/// Version text of the libphonenumber data in use: the Debian package version the build
-/// saw, and a digest and size of the compiled-in metadata (metadata_get()).
+/// The phone data in use, for --version, /metrics and rejection records: e.g.
+/// "libphonenumber metadata 9.0.43 (sha256 8a04ed3f4096297b, 201290 bytes; code libphonenumber 8.12.57+ds-3)".
 [[nodiscard]] std::string phone_metadata_version();
 
 }  // namespace cg::validate

@@ -1,12 +1,7 @@
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 
-#include <cstdint>
-#include <cstdio>
-
 #include "validate/phone.h"
-
-#include "validate/libphonenumber_metadata.h"
 
 namespace cg::validate {
 
@@ -39,20 +34,6 @@ phone_verdict reference_phone_validator::check(std::string_view e164) const noex
   } catch (...) {  // allocation failure inside the library: judge as not valid, never throw
     return phone_verdict::not_valid;
   }
-}
-
-std::string phone_metadata_version() {
-  const auto* bytes = static_cast<const unsigned char*>(pn::metadata_get());
-  const int size = pn::metadata_size();
-  std::uint64_t h = 1469598103934665603ull;  // FNV-1a 64
-  for (int i = 0; i < size; ++i) {
-    h ^= bytes[i];
-    h *= 1099511628211ull;
-  }
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%s (metadata %d bytes, fnv1a %016llx)", CG_PHONENUMBER_VERSION, size,
-                static_cast<unsigned long long>(h));
-  return buf;
 }
 
 }  // namespace cg::validate

@@ -3,6 +3,9 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <iterator>
+#include <unistd.h>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -105,9 +108,34 @@ TEST(ValidateCli, OverlongLineIsRejectedAsTooLarge) {
 TEST(ValidateCli, VersionNamesDataVersions) {
   auto r = run("--version");
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_NE(r.out.find("libphonenumber"), std::string::npos);
+  EXPECT_NE(r.out.find("phone data: libphonenumber metadata " CG_PHONE_RELEASE " (sha256 "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("iso-codes"), std::string::npos);
   EXPECT_NE(r.out.find("postal_codes.tsv"), std::string::npos);
+}
+
+// An operator's data file: used for judging, and refused (exit 2, nothing judged) when its
+// canaries do not give the verdicts its manifest records.
+TEST(ValidateCli, PhoneMetadataFileIsUsedAndCheckedByItsCanaries) {
+  const std::string dir = "/tmp/cg_cli_phone_" + std::to_string(::getpid());
+  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+  const std::string file = dir + "/phone.bin";
+  ASSERT_EQ(std::system(("cp " CG_PHONE_METADATA_BIN " " + file + " && cp " CG_PHONE_METADATA_BIN ".json " + file + ".json").c_str()), 0);
+  const std::string benin =
+      R"({"correlation_id":"0123456789abcdef0123456789abcdef","contact_id":"+2290195123456","country_iso_code":"BJ"})";
+  EXPECT_EQ(run("validate --phone-metadata " + file, benin + "\n").exit_code, 0);
+  EXPECT_EQ(run("validate --phone-metadata " + file + " --phone-validator reference", benin + "\n").exit_code, 0);
+
+  std::ifstream in(file + ".json");
+  std::string manifest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string from = R"("+2290195123456": "VALID")";
+  const auto at = manifest.find(from);
+  ASSERT_NE(at, std::string::npos) << manifest;
+  manifest.replace(at, from.size(), R"("+2290195123456": "TOO_LONG")");
+  std::ofstream(file + ".json", std::ios::trunc) << manifest;
+  const auto r = run("validate --phone-metadata " + file, benin + "\n");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(std::system(("rm -rf " + dir).c_str()), 0);
 }
 
 }  // namespace
