@@ -37,6 +37,17 @@ if(NOT CLI11_INCLUDE_DIR)
   message(FATAL_ERROR "contactgate needs CLI11: apt-get install libcli11-dev")
 endif()
 
+# RapidJSON (header-only) writes JSON; libcsv reads CSV for `validate --input csv`.
+find_path(RAPIDJSON_INCLUDE_DIR rapidjson/writer.h)
+if(NOT RAPIDJSON_INCLUDE_DIR)
+  message(FATAL_ERROR "contactgate needs RapidJSON: apt-get install rapidjson-dev")
+endif()
+find_path(CSV_INCLUDE_DIR csv.h)
+find_library(CSV_LIBRARY csv)
+if(NOT CSV_INCLUDE_DIR OR NOT CSV_LIBRARY)
+  message(FATAL_ERROR "contactgate needs libcsv: apt-get install libcsv-dev")
+endif()
+
 find_package(Threads REQUIRED)
 
 # jemalloc replaces glibc malloc in the binary: the pipeline allocates on worker threads and

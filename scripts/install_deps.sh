@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   librdkafka-dev libsimdjson-dev libphonenumber-dev libprotobuf-dev libicu-dev libre2-dev libssl-dev
-  libboost-dev libjemalloc-dev prometheus-cpp-dev libtomlplusplus-dev libspdlog-dev libcli11-dev iso-codes
+  libboost-dev libjemalloc-dev rapidjson-dev libcsv-dev prometheus-cpp-dev libtomlplusplus-dev libspdlog-dev libcli11-dev iso-codes
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-format libclang-rt-14-dev
   kcat python3 python3-venv python3-phonenumbers python3-confluent-kafka default-jre-headless maven prometheus chromium

@@ -2,7 +2,11 @@
 // turned into a message and a non-zero exit.
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <map>
 #include <exception>
 #include <iostream>
 #include <thread>
@@ -56,7 +60,14 @@ int main(int argc, char** argv) {
 
   cg::app::validate_options vopts;
   auto* validate = app.add_subcommand("validate", "Validate NDJSON payloads from files or stdin; one JSON line per contact");
-  validate->add_option("files", vopts.files, "NDJSON files (one payload per line); none or '-' reads stdin");
+  validate->add_option("files", vopts.files, "Input files (see --input); none or '-' reads stdin");
+  const std::map<std::string, cg::app::input_format> input_formats{{"ndjson", cg::app::input_format::ndjson},
+                                                                   {"json", cg::app::input_format::json},
+                                                                   {"csv", cg::app::input_format::csv}};
+  validate->add_option("--input", vopts.input,
+                       "ndjson: one payload per line (default); json: each file is one payload; "
+                       "csv: a header row, then one contact per row (RFC 4180)")
+      ->transform(CLI::CheckedTransformer(input_formats, CLI::ignore_case));
   validate->add_flag("--summary", vopts.summary, "Print counts per reason and detail to stderr");
   vopts.threads = 1;
   validate->add_option("--threads", vopts.threads, "Validation threads (output order is kept)")
@@ -165,6 +176,9 @@ int main(int argc, char** argv) {
       print_version();
       return 0;
     }
+    // validate and generate are filters: a closed pipe ends them by SIGPIPE, silently, as
+    // other Unix tools, whatever disposition the parent left (README, "exit code").
+    if (*validate || *generate) std::signal(SIGPIPE, SIG_DFL);
     if (*validate) return cg::app::run_validate(vopts);
     if (*run) return cg::app::run_processor(csrc);
     if (*demo) return cg::app::run_demo(csrc, demo_count, demo_invalid);
@@ -187,16 +201,20 @@ int main(int argc, char** argv) {
       }
       cg::generate::corpus_generator gen(gopts);
       std::string out;
-      for (std::size_t i = 0; i < gcount; ++i) {
-        out += gen.next_payload();
-        out.push_back('\n');
-        if (out.size() > (1 << 20)) {
-          std::fwrite(out.data(), 1, out.size(), stdout);
+      for (std::size_t i = 0; i <= gcount; ++i) {
+        if (i < gcount) {
+          out += gen.next_payload();
+          out.push_back('\n');
+        }
+        if (out.size() > (1 << 20) || i == gcount) {
+          if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
+            std::fprintf(stderr, "contactgate generate: cannot write output: %s\n", std::strerror(errno));
+            return 2;
+          }
           out.clear();
         }
       }
-      std::fwrite(out.data(), 1, out.size(), stdout);
-      return std::fflush(stdout) == 0 ? 0 : 2;
+      return 0;
     }
     std::cout << app.help();
     return 2;

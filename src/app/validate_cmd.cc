@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "app/validate_input.h"
 #include "core/format.h"
 #include "validate/payload_validator.h"
 #include "validate/phone_data.h"
@@ -16,52 +17,10 @@ namespace cg::app {
 
 namespace {
 
-/// Reads lines of any length with bounded memory: a line longer than `keep` bytes is
-/// truncated in memory but its full length is reported, so it can be rejected as too large.
-class line_reader {
- public:
-  line_reader(std::FILE* f, std::size_t keep) : _f(f), _keep(keep) {}
-
-  /// False at end of input. `full_size` is the line's real length (without the newline).
-  bool next(std::string& line, std::size_t& full_size) {
-    line.clear();
-    full_size = 0;
-    bool any = false;
-    while (true) {
-      if (_pos == _len) {
-        _len = std::fread(_buf.data(), 1, _buf.size(), _f);
-        _pos = 0;
-        if (_len == 0) {
-          if (std::ferror(_f)) _error = errno ? errno : EIO;
-          return any;
-        }
-      }
-      any = true;
-      const char* start = _buf.data() + _pos;
-      const void* nl = std::memchr(start, '\n', _len - _pos);
-      const std::size_t n = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - start) : _len - _pos;
-      if (line.size() < _keep) line.append(start, std::min(n, _keep - line.size()));
-      full_size += n;
-      _pos += n;
-      if (nl) {
-        ++_pos;
-        return true;
-      }
-    }
-  }
-  [[nodiscard]] int error() const noexcept { return _error; }
-
- private:
-  std::FILE* _f;
-  std::size_t _keep;
-  std::array<char, 1 << 16> _buf{};
-  std::size_t _pos{0}, _len{0};
-  int _error{0};
-};
-
 struct counters {
   std::size_t payloads{0}, contacts{0}, accepted{0}, rejected{0}, malformed{0};
   std::map<std::string, std::size_t> by_reason;  // "CODE/DETAIL"
+  std::size_t fragment_line{0};                  // first NDJSON line that looks like part of a larger document
 
   void merge(const counters& o) {
     payloads += o.payloads;
@@ -70,13 +29,9 @@ struct counters {
     rejected += o.rejected;
     malformed += o.malformed;
     for (const auto& [k, v] : o.by_reason) by_reason[k] += v;
+    if (fragment_line == 0 || (o.fragment_line != 0 && o.fragment_line < fragment_line))
+      fragment_line = o.fragment_line;
   }
-};
-
-struct line_item {
-  std::string text;
-  std::size_t full_size{0};
-  std::size_t line_no{0};
 };
 
 void count_reason(counters& c, const reason& r) {
@@ -88,7 +43,7 @@ void count_reason(counters& c, const reason& r) {
 
 // Judges `items` and appends their output lines to `out`.
 void judge(validate::payload_validator& v, const std::vector<line_item>& items, std::size_t from, std::size_t to,
-           const payload_limits& limits, std::string& out, counters& c) {
+           const payload_limits& limits, input_format format, std::string& out, counters& c) {
   payload_outcome po;
   for (std::size_t i = from; i < to; ++i) {
     const line_item& item = items[i];
@@ -104,6 +59,9 @@ void judge(validate::payload_validator& v, const std::vector<line_item>& items, 
     }
     if (po.malformed) {
       ++c.malformed;
+      if (format == input_format::ndjson && c.fragment_line == 0 && po.malformed_reason.what == detail::invalid_json &&
+          looks_like_json_fragment(item.text))
+        c.fragment_line = item.line_no;
       count_reason(c, po.malformed_reason);
       out.append("{\"line\":");
       append_int(out, static_cast<long long>(item.line_no));
@@ -152,7 +110,8 @@ int run_validate(const validate_options& opts) {
   const validate::rule_set rules{*phones, validate::postal_table::builtin()};
   const unsigned threads = std::max(1u, opts.threads);
   std::vector<std::unique_ptr<validate::payload_validator>> validators;
-  for (unsigned t = 0; t < threads; ++t) validators.push_back(std::make_unique<validate::payload_validator>(rules, opts.limits));
+  for (unsigned t = 0; t < threads; ++t)
+    validators.push_back(std::make_unique<validate::payload_validator>(rules, opts.limits));
 
   std::vector<std::string> files = opts.files;
   if (files.empty()) files.emplace_back("-");
@@ -171,21 +130,22 @@ int run_validate(const validate_options& opts) {
       std::fprintf(stderr, "contactgate validate: cannot open %s: %s\n", name.c_str(), std::strerror(errno));
       return 2;
     }
-    line_reader reader(f, opts.limits.max_payload_bytes + 1);
+    const auto source = make_payload_source(opts.input, f, opts.limits.max_payload_bytes + 1, line_no);
     bool more = true;
     while (more) {
       std::size_t n = 0;
-      while (n < batch && (more = reader.next(items[n].text, items[n].full_size))) items[n++].line_no = ++line_no;
+      while (n < batch && (more = source->next(items[n]))) ++n;
       if (n == 0) break;
       const std::size_t per = (n + threads - 1) / threads;
       std::vector<std::jthread> pool;
       for (unsigned t = 1; t < threads; ++t) {
         const std::size_t from = std::min(n, t * per), to = std::min(n, (t + 1) * per);
         outs[t].clear();
-        pool.emplace_back([&, t, from, to] { judge(*validators[t], items, from, to, opts.limits, outs[t], cs[t]); });
+        pool.emplace_back(
+            [&, t, from, to] { judge(*validators[t], items, from, to, opts.limits, opts.input, outs[t], cs[t]); });
       }
       outs[0].clear();
-      judge(*validators[0], items, 0, std::min(n, per), opts.limits, outs[0], cs[0]);
+      judge(*validators[0], items, 0, std::min(n, per), opts.limits, opts.input, outs[0], cs[0]);
       pool.clear();  // joins
       for (unsigned t = 0; t < threads; ++t) {
         if (!outs[t].empty() && std::fwrite(outs[t].data(), 1, outs[t].size(), stdout) != outs[t].size()) {
@@ -194,10 +154,12 @@ int run_validate(const validate_options& opts) {
         }
       }
     }
-    const int err = reader.error();
+    const std::string err = source->error();
     if (f != stdin) std::fclose(f);
-    if (err != 0) {
-      std::fprintf(stderr, "contactgate validate: cannot read %s: %s\n", name.c_str(), std::strerror(err));
+    if (!err.empty()) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "contactgate validate: cannot read %s: %s\n", name == "-" ? "stdin" : name.c_str(),
+                   err.c_str());
       return 2;
     }
   }
@@ -206,6 +168,11 @@ int run_validate(const validate_options& opts) {
     return 2;
   }
   for (const counters& c : cs) total.merge(c);
+  if (total.fragment_line != 0)
+    std::fprintf(stderr,
+                 "contactgate validate: line %zu is not valid JSON and looks like part of a larger JSON document; "
+                 "for a pretty-printed file holding one payload, use --input json\n",
+                 total.fragment_line);
   if (opts.summary) print_summary(total);
   if (total.rejected > 0 || total.malformed > 0) status = 1;
   return status;

@@ -1,16 +1,19 @@
 #pragma once
-/// `contactgate validate [FILE...]`: NDJSON in (one payload per line), one JSON line per
-/// contact out, in input order. Runs on the calling thread plus `threads - 1` helpers.
+/// `contactgate validate [FILE...]`: payloads in (NDJSON lines, whole JSON documents, or CSV
+/// rows: validate_input.h), one JSON line per contact out, in input order. Runs on the
+/// calling thread plus `threads - 1` helpers.
 #include <cstddef>
 #include <string>
 #include <vector>
 
+#include "app/validate_input.h"
 #include "core/limits.h"
 
 namespace cg::app {
 
 struct validate_options {
   std::vector<std::string> files;  ///< empty: read stdin; "-" also means stdin
+  input_format input{input_format::ndjson};
   bool summary{false};
   unsigned threads{1};
   payload_limits limits{};

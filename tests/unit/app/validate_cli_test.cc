@@ -2,11 +2,11 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
-#include <iterator>
-#include <unistd.h>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 
@@ -17,7 +17,7 @@ struct run_result {
   std::string out;
 };
 
-run_result run(const std::string& args, const std::string& stdin_text = "") {
+run_result run(const std::string& args, const std::string& stdin_text = "", bool with_stderr = false) {
   char tmpl[] = "/tmp/cg_cli_in_XXXXXX";
   const int fd = mkstemp(tmpl);
   EXPECT_GE(fd, 0);
@@ -26,7 +26,7 @@ run_result run(const std::string& args, const std::string& stdin_text = "") {
     f << stdin_text;
   }
   close(fd);
-  const std::string cmd = std::string(CG_BINARY) + " " + args + " < " + tmpl + " 2>/dev/null";
+  const std::string cmd = std::string(CG_BINARY) + " " + args + " < " + tmpl + (with_stderr ? " 2>&1" : " 2>/dev/null");
   run_result r;
   FILE* p = popen(cmd.c_str(), "r");
   char buf[65536];
@@ -51,9 +51,10 @@ constexpr const char* good =
 TEST(ValidateCli, ExitZeroWhenAllAccepted) {
   auto r = run("validate", std::string(good) + "\n");
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_EQ(r.out,
-            R"({"line":1,"index":0,"correlation_id":"0123456789abcdef0123456789abcdef","status":"accepted","reasons":[]})"
-            "\n");
+  EXPECT_EQ(
+      r.out,
+      R"({"line":1,"index":0,"correlation_id":"0123456789abcdef0123456789abcdef","status":"accepted","reasons":[]})"
+      "\n");
 }
 
 TEST(ValidateCli, ExitOneWhenAnyRejectedAndEveryLineGetsAnOutcome) {
@@ -108,7 +109,8 @@ TEST(ValidateCli, OverlongLineIsRejectedAsTooLarge) {
 TEST(ValidateCli, VersionNamesDataVersions) {
   auto r = run("--version");
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_NE(r.out.find("phone data: libphonenumber metadata " CG_PHONE_RELEASE " (sha256 "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("phone data: libphonenumber metadata " CG_PHONE_RELEASE " (sha256 "), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("iso-codes"), std::string::npos);
   EXPECT_NE(r.out.find("postal_codes.tsv"), std::string::npos);
 }
@@ -119,7 +121,10 @@ TEST(ValidateCli, PhoneMetadataFileIsUsedAndCheckedByItsCanaries) {
   const std::string dir = "/tmp/cg_cli_phone_" + std::to_string(::getpid());
   ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
   const std::string file = dir + "/phone.bin";
-  ASSERT_EQ(std::system(("cp " CG_PHONE_METADATA_BIN " " + file + " && cp " CG_PHONE_METADATA_BIN ".json " + file + ".json").c_str()), 0);
+  ASSERT_EQ(
+      std::system(
+          ("cp " CG_PHONE_METADATA_BIN " " + file + " && cp " CG_PHONE_METADATA_BIN ".json " + file + ".json").c_str()),
+      0);
   const std::string benin =
       R"({"correlation_id":"0123456789abcdef0123456789abcdef","contact_id":"+2290195123456","country_iso_code":"BJ"})";
   EXPECT_EQ(run("validate --phone-metadata " + file, benin + "\n").exit_code, 0);
@@ -136,6 +141,105 @@ TEST(ValidateCli, PhoneMetadataFileIsUsedAndCheckedByItsCanaries) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(std::system(("rm -rf " + dir).c_str()), 0);
+}
+
+constexpr const char* pretty_request = R"({
+  "contacts": [
+    {"correlation_id": "0123456789abcdef0123456789abcdef", "contact_id": "+14155552671", "country_iso_code": "US"},
+    {"correlation_id": "0123456789abcdef0123456789abcdee", "contact_id": "+1415", "country_iso_code": "US"}
+  ]
+}
+)";
+
+TEST(ValidateCli, InputJsonJudgesAPrettyPrintedRequestAsOnePayload) {
+  const auto r = run("validate --input json", pretty_request);
+  EXPECT_EQ(r.exit_code, 1);
+  const auto out = lines(r.out);
+  ASSERT_EQ(out.size(), 2u) << r.out;
+  EXPECT_NE(
+      out[0].find(R"("line":1,"index":0,"correlation_id":"0123456789abcdef0123456789abcdef","status":"accepted")"),
+      std::string::npos);
+  EXPECT_NE(out[1].find(R"("index":1)"), std::string::npos);
+  EXPECT_NE(out[1].find(R"("detail":"TOO_SHORT")"), std::string::npos);
+}
+
+TEST(ValidateCli, NdjsonFragmentOfAPrettyPrintedDocumentSuggestsInputJson) {
+  const auto r = run("validate", pretty_request, true);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("line 1 is not valid JSON and looks like part of a larger JSON document"), std::string::npos);
+  EXPECT_NE(r.out.find("use --input json"), std::string::npos);
+  // A line that is simply broken gets no such hint.
+  const auto plain = run("validate", "not json\n", true);
+  EXPECT_EQ(plain.out.find("--input json"), std::string::npos) << plain.out;
+}
+
+TEST(ValidateCli, InputCsvRowsPointToTheirLines) {
+  const std::string csv =
+      "correlation_id,contact_id,country_iso_code,zip_code,name\r\n"
+      "0123456789abcdef0123456789abcdef,+14155552671,US,94107,\"Doe, Jane\"\r\n"
+      "\r\n"
+      "0123456789abcdef0123456789abcdee,+1415,US,,\"two\nlines\"\r\n"
+      "\"0123456789abcdef0123456789abcded\",+442071838750,gb,\"SW1A 1AA\",\"\"\"quoted\"\"\"\n";
+  const auto r = run("validate --input csv", csv);
+  EXPECT_EQ(r.exit_code, 1);
+  const auto out = lines(r.out);
+  ASSERT_EQ(out.size(), 3u) << r.out;
+  EXPECT_NE(
+      out[0].find(R"({"line":2,"index":0,"correlation_id":"0123456789abcdef0123456789abcdef","status":"accepted")"),
+      std::string::npos)
+      << out[0];
+  EXPECT_NE(out[1].find(R"({"line":4,)"), std::string::npos) << out[1];
+  EXPECT_NE(out[1].find(R"("detail":"TOO_SHORT")"), std::string::npos) << out[1];
+  // An unquoted empty cell is a missing field: the zip code rule is not applied to it.
+  EXPECT_EQ(out[1].find("INVALID_ZIP_CODE"), std::string::npos) << out[1];
+  EXPECT_NE(out[2].find(R"({"line":6,)"), std::string::npos) << out[2];
+  EXPECT_NE(out[2].find(R"("code":"INVALID_COUNTRY_ISO_CODE")"), std::string::npos) << out[2];
+}
+
+TEST(ValidateCli, InvalidCsvStopsWithTheLineAndExitTwo) {
+  auto r = run("validate --input csv", "a,b\n1,2\n1,2,3\n", true);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("line 3: 3 fields, the header row has 2"), std::string::npos) << r.out;
+  r = run("validate --input csv", "a,b\n1,\"x\"y\n", true);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("line 2: not valid CSV (RFC 4180)"), std::string::npos) << r.out;
+  r = run("validate --input csv", "a,a\n1,2\n", true);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("names 'a' twice"), std::string::npos) << r.out;
+  r = run("validate --input csv", "", true);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("no header row"), std::string::npos) << r.out;
+}
+
+TEST(ValidateCli, EmptyNdjsonInputGivesNoOutputAndExitZero) {
+  const auto r = run("validate", "", true);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "");
+}
+
+// Output errors: a closed pipe ends the command by SIGPIPE, silently, like other Unix tools
+// (status 141 in the shell); any other write error is a message and exit 2.
+TEST(ValidateCli, ClosedPipeIsSigpipeAndOtherOutputErrorsAreExitTwo) {
+  const auto shell = [](const std::string& script) {
+    FILE* p = popen(("bash -c '" + script + "'").c_str(), "r");
+    char buf[4096];
+    std::string out;
+    for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    pclose(p);
+    return out;
+  };
+  const std::string bin = CG_BINARY;
+  for (const std::string& cmd :
+       {bin + " generate --count 200000", bin + " generate --count 200000 | " + bin + " validate"}) {
+    EXPECT_EQ(
+        shell("set -o pipefail; " + cmd + " 2>/tmp/cg_pipe_err | head -1 >/dev/null; echo $?; cat /tmp/cg_pipe_err"),
+        "141\n")
+        << cmd;
+  }
+  EXPECT_EQ(shell(bin + " generate --count 1000 2>&1 >/dev/full; echo $?"),
+            "contactgate generate: cannot write output: No space left on device\n2\n");
+  EXPECT_EQ(shell(bin + " generate --count 10 | " + bin + " validate 2>&1 >/dev/full; echo $?"),
+            "contactgate validate: cannot write output: No space left on device\n2\n");
 }
 
 }  // namespace
