@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include "core/format.h"
+#include "emit/mask.h"
 #include "emit/records.h"
 #include "metrics/lag.h"
 #include "pipeline/kafka.h"
@@ -19,7 +20,6 @@
 #include <map>
 
 namespace cg::app {
-
 
 namespace {
 
@@ -46,26 +46,6 @@ std::string header_value(rd_kafka_message_t* m, const char* name) {
   size_t n = 0;
   if (rd_kafka_header_get_last(hs, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR || v == nullptr) return {};
   return std::string(static_cast<const char*>(v), n);
-}
-
-// Masks every digit run that looks like a phone number inside a JSON text.
-std::string mask_record_json(std::string_view value) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(value.data(), value.size()).get(doc) != simdjson::SUCCESS) return "<unreadable record>";
-  // Re-render with contact_id masked: the record is small; rebuild by replacing the one field.
-  std::string out(value);
-  std::string_view cid;
-  if (doc["record"]["contact_id"].get_string().get(cid) == simdjson::SUCCESS && !cid.empty()) {
-    std::string quoted;
-    append_json_string(quoted, cid);
-    for (std::size_t pos = out.find(quoted); pos != std::string::npos; pos = out.find(quoted, pos + 1)) {
-      std::string masked;
-      append_json_string(masked, emit::mask_phone(cid));
-      out.replace(pos, quoted.size(), masked);
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -103,7 +83,10 @@ int run_lag(const config_sources& src, const std::string& group, long long max_l
       o += "{\"partition\":";
       append_int(o, l.partition);
       o += ",\"committed\":";
-      if (l.committed >= 0) append_int(o, l.committed); else o += "null";
+      if (l.committed >= 0)
+        append_int(o, l.committed);
+      else
+        o += "null";
       o += ",\"log_end\":";
       append_int(o, l.log_end);
       o += ",\"lag\":";
@@ -121,7 +104,10 @@ int run_lag(const config_sources& src, const std::string& group, long long max_l
                 "committed", "log end", "lag", "lag (s)");
     for (const auto& l : lags) {
       char c[24];
-      if (l.committed >= 0) std::snprintf(c, sizeof c, "%lld", static_cast<long long>(l.committed)); else std::snprintf(c, sizeof c, "-");
+      if (l.committed >= 0)
+        std::snprintf(c, sizeof c, "%lld", static_cast<long long>(l.committed));
+      else
+        std::snprintf(c, sizeof c, "-");
       std::printf("%-10d %14s %14lld %12lld %12.1f\n", l.partition, c, static_cast<long long>(l.log_end),
                   static_cast<long long>(l.lag), l.time_lag_s);
     }
@@ -143,7 +129,8 @@ int run_tail(const config_sources& src, const std::string& reason, const std::st
   }
   const long long since_ms = since == "beginning" ? -3 : parse_since(since);
   if (since_ms == -2) {
-    std::fprintf(stderr, "contactgate tail: --since '%s': use a duration (30s, 15m, 2h, 1d), epoch ms, or 'beginning'\n",
+    std::fprintf(stderr,
+                 "contactgate tail: --since '%s': use a duration (30s, 15m, 2h, 1d), epoch ms, or 'beginning'\n",
                  since.c_str());
     return 2;
   }
@@ -189,7 +176,8 @@ int run_tail(const config_sources& src, const std::string& reason, const std::st
     rd_kafka_message_t* m = rd_kafka_consumer_poll(raw, 200);
     if (!m) continue;
     if (m->err) {
-      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) std::fprintf(stderr, "contactgate tail: %s\n", rd_kafka_message_errstr(m));
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        std::fprintf(stderr, "contactgate tail: %s\n", rd_kafka_message_errstr(m));
       rd_kafka_message_destroy(m);
       continue;
     }
@@ -203,7 +191,7 @@ int run_tail(const config_sources& src, const std::string& reason, const std::st
     }
     const std::string_view value(static_cast<const char*>(m->payload), m->len);
     if (json) {
-      std::printf("%s\n", mask_record_json(value).c_str());
+      std::printf("%s\n", emit::mask_rejection_json(value).c_str());
     } else {
       rd_kafka_timestamp_type_t tt;
       const std::int64_t ts = rd_kafka_message_timestamp(m, &tt);
@@ -212,12 +200,18 @@ int run_tail(const config_sources& src, const std::string& reason, const std::st
       if (parser.parse(value.data(), value.size()).get(doc) == simdjson::SUCCESS) {
         std::string_view cid = "-", contact, topic;
         int64_t part = -1, off = -1, idx = -1;
-        if (doc["correlation_id"].get_string().get(cid)) {}
-        if (doc["record"]["contact_id"].get_string().get(contact)) {}
-        if (doc["source"]["topic"].get_string().get(topic)) {}
-        if (doc["source"]["partition"].get_int64().get(part)) {}
-        if (doc["source"]["offset"].get_int64().get(off)) {}
-        if (doc["source"]["index"].get_int64().get(idx)) {}
+        if (doc["correlation_id"].get_string().get(cid)) {
+        }
+        if (doc["record"]["contact_id"].get_string().get(contact)) {
+        }
+        if (doc["source"]["topic"].get_string().get(topic)) {
+        }
+        if (doc["source"]["partition"].get_int64().get(part)) {
+        }
+        if (doc["source"]["offset"].get_int64().get(off)) {
+        }
+        if (doc["source"]["index"].get_int64().get(idx)) {
+        }
         line += " " + std::string(topic) + "/" + std::to_string(part) + "@" + std::to_string(off);
         if (idx >= 0) line += "[" + std::to_string(idx) + "]";
         line += " correlation_id=" + std::string(cid);
@@ -250,7 +244,8 @@ bool http_get(const std::string& url, std::string& body, std::string& error) {
   const auto slash = rest.find('/');
   const std::string hostport = rest.substr(0, slash), path = slash == std::string::npos ? "/" : rest.substr(slash);
   const auto colon = hostport.rfind(':');
-  const std::string host = hostport.substr(0, colon), port = colon == std::string::npos ? "80" : hostport.substr(colon + 1);
+  const std::string host = hostport.substr(0, colon),
+                    port = colon == std::string::npos ? "80" : hostport.substr(colon + 1);
   try {
     asio::io_context io;
     asio::ip::tcp::resolver resolver(io);
@@ -275,10 +270,12 @@ bool http_get(const std::string& url, std::string& body, std::string& error) {
 
 }  // namespace
 
-int run_support_bundle(const config_sources& src, int hours, const std::string& metrics_url, const std::string& versions) {
+int run_support_bundle(const config_sources& src, int hours, const std::string& metrics_url,
+                       const std::string& versions) {
   const config::settings s = load_settings(src);
-  std::printf("# contactgate support bundle, %s\n\n## Versions\n%s\n## Effective configuration (secrets redacted)\n%s\n",
-              emit::iso8601_utc(pipeline::now_ms()).c_str(), versions.c_str(), config::to_toml(s).c_str());
+  std::printf(
+      "# contactgate support bundle, %s\n\n## Versions\n%s\n## Effective configuration (secrets redacted)\n%s\n",
+      emit::iso8601_utc(pipeline::now_ms()).c_str(), versions.c_str(), config::to_toml(s).c_str());
   std::printf("## INTERNAL_SERVER_ERROR outcomes, last %d h (correlation_id, time, source)\n", hours);
   int rc = 0;
   if (s.brokers.empty()) {
@@ -330,11 +327,16 @@ int run_support_bundle(const config_sources& src, int hours, const std::string& 
               std::string_view cid = "(none)", stopic;
               int64_t part = -1, off = -1, idx = -1;
               if (parser.parse(static_cast<const char*>(m->payload), m->len).get(doc) == simdjson::SUCCESS) {
-                if (doc["correlation_id"].get_string().get(cid)) {}
-                if (doc["source"]["topic"].get_string().get(stopic)) {}
-                if (doc["source"]["partition"].get_int64().get(part)) {}
-                if (doc["source"]["offset"].get_int64().get(off)) {}
-                if (doc["source"]["index"].get_int64().get(idx)) {}
+                if (doc["correlation_id"].get_string().get(cid)) {
+                }
+                if (doc["source"]["topic"].get_string().get(stopic)) {
+                }
+                if (doc["source"]["partition"].get_int64().get(part)) {
+                }
+                if (doc["source"]["offset"].get_int64().get(off)) {
+                }
+                if (doc["source"]["index"].get_int64().get(idx)) {
+                }
               }
               rd_kafka_timestamp_type_t tt;
               std::printf("%s %s %s/%lld@%lld%s\n", std::string(cid).c_str(),
