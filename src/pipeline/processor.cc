@@ -337,14 +337,33 @@ struct processor::impl {
           st.remember_rejection(std::move(line));
         }
       }
-      // librdkafka header lists are built here, off the consumer/producer thread.
+      // librdkafka header lists are built here, off the consumer/producer thread. An input
+      // sent again by `contactgate redrive` keeps its contactgate.redrive.* headers on every
+      // output, so a contact rejected again says how often it was redriven (the loop guard).
+      rd_kafka_headers_t* in_headers = nullptr;
+      if (rd_kafka_message_headers(m, &in_headers) != RD_KAFKA_RESP_ERR_NO_ERROR) in_headers = nullptr;
       j->headers.reserve(j->outputs.size());
-      for (const auto& o : j->outputs) j->headers.push_back(headers_of(o));
+      for (const auto& o : j->outputs) {
+        rd_kafka_headers_t* hs = headers_of(o);
+        if (in_headers) copy_redrive_headers(in_headers, hs);
+        j->headers.push_back(hs);
+      }
       const auto busy = clock_type::now() - t0;
       st.validation_seconds.observe(std::chrono::duration<double>(busy).count());
       st.worker_busy_ns.fetch_add(static_cast<std::uint64_t>(std::chrono::nanoseconds(busy).count()),
                                   std::memory_order_relaxed);
       j->ready.store(true, std::memory_order_release);
+    }
+  }
+
+  static void copy_redrive_headers(const rd_kafka_headers_t* in, rd_kafka_headers_t* out) {
+    static constexpr std::string_view prefix = "contactgate.redrive.";
+    const char* name = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    for (size_t i = 0; rd_kafka_header_get_all(in, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+      if (std::string_view(name).substr(0, prefix.size()) == prefix)
+        rd_kafka_header_add(out, name, -1, value, static_cast<ssize_t>(size));
     }
   }
 
