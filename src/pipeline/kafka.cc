@@ -47,6 +47,11 @@ rd_kafka_conf_t* make_conf(const config::settings& s, const std::string& bootstr
     set(conf, "queued.min.messages", "1000000", "default");
     set(conf, "queued.max.messages.kbytes", "65536", "default");
     set(conf, "enable.partition.eof", "false", "default");
+    // Recovery in seconds: a member that dies for good is noticed after session.timeout.ms
+    // (the broker's minimum is 6000; librdkafka's default, 45000, kept partitions idle for
+    // 45 s), and members learn of a rebalance at their next heartbeat.
+    set(conf, "session.timeout.ms", "6000", "default");
+    set(conf, "heartbeat.interval.ms", "1000", "default");
   } else if (kind == client_kind::producer) {
     set(conf, "enable.idempotence", "true", "default");
     set(conf, "acks", "all", "default");

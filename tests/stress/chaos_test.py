@@ -263,6 +263,10 @@ class Instance:
                 "--set", "kafka.consumer.session.timeout.ms=%d" % SESSION_TIMEOUT_MS,
                 "--set", "pipeline.max_in_flight=%d" % MAX_IN_FLIGHT,
                 "--set", "pipeline.shutdown_timeout_ms=10000"]
+        # Slots a and b run side by side on this host: each needs its own group.instance.id
+        # (static membership); a restart after SIGKILL reuses its slot's and takes the
+        # partitions back at once.
+        args += ["--set", "kafka.group_instance_id=chaos-%s-%s" % (mode.tag, slot)]
         if mode.has_guarantee_key:
             args += ["--set", "processing.guarantee=" + mode.name]
             if mode.name == "exactly_once" and not mode.shared_txn_id:
