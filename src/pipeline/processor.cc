@@ -165,6 +165,11 @@ struct processor::impl {
               cfg.group_instance_id +
               ": every running instance needs its own; two instances of one group on one host must set different "
               "kafka.group_instance_id values)";
+    } else if (eos &&
+               (cause == RD_KAFKA_RESP_ERR_PRODUCER_FENCED || cause == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH)) {
+      what += " (another instance started with this instance's transactional.id " + cfg.transactional_id +
+              ": every running instance needs its own; two instances of one group on one host must set different "
+              "processing.transactional_id and kafka.group_instance_id values)";
     }
     return what;
   }
@@ -449,7 +454,9 @@ struct processor::impl {
         log(level::error, "cannot produce the output of input partition " + std::to_string(j->part->partition) +
                               " offset " + std::to_string(j->offset) + " (" + std::to_string(o.value.size()) +
                               " bytes): " + rd_kafka_err2str(e));
-        if (eos && refused.empty()) {
+        if (e == RD_KAFKA_RESP_ERR__FATAL) {  // e.g. fenced: not this output's fault
+          if (fatal.empty()) fatal = explain_fatal(producer.get());
+        } else if (eos && refused.empty()) {
           // The open transaction now holds this record's input offset without its output:
           // it must not commit (commit_transaction() aborts it instead).
           refused = "input partition " + std::to_string(j->part->partition) + " offset " + std::to_string(j->offset) +
@@ -674,7 +681,9 @@ struct processor::impl {
     rd_kafka_error_destroy(err);
     if (is_fatal_err) {
       fatal = "fatal transaction error (another instance with transactional.id " + cfg.transactional_id +
-              " may have fenced this one): " + what;
+              " may have fenced this one: two instances of one group on one host must set different "
+              "processing.transactional_id and kafka.group_instance_id values): " +
+              what;
       return false;
     }
     log(level::warn, "transaction aborted, re-consuming from the last commit: " + what);
@@ -708,10 +717,10 @@ struct processor::impl {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         continue;
       }
-      fatal = std::string("cannot abort the transaction: ") + rd_kafka_error_string(e) +
-              (rd_kafka_error_is_fatal(e)       ? " (fatal)"
-               : rd_kafka_error_is_retriable(e) ? " (retriable)"
-                                                : "");
+      if (fatal.empty()) {
+        fatal = rd_kafka_error_is_fatal(e) ? "cannot abort the transaction: " + explain_fatal(producer.get())
+                                           : std::string("cannot abort the transaction: ") + rd_kafka_error_string(e);
+      }
       rd_kafka_error_destroy(e);
       return;
     }
@@ -882,14 +891,24 @@ struct processor::impl {
         throw kafka_error(std::string("transaction.timeout.ms: ") + err);
       }
     }
+    if (cfg.kafka_producer.count("allow.auto.create.topics") == 0 &&
+        cfg.kafka_common.count("allow.auto.create.topics") == 0) {
+      // A broker with auto.create.topics.enable (Kafka's default) creates any topic a
+      // producer asks metadata for, with the broker's default partition count: missing
+      // output topics must stay missing and be reported (wait_for_topics).
+      if (rd_kafka_conf_set(pc, "allow.auto.create.topics", "false", err, sizeof err) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(pc);
+        throw kafka_error(std::string("allow.auto.create.topics: ") + err);
+      }
+    }
     rd_kafka_conf_set_opaque(pc, this);
     rd_kafka_conf_set_dr_msg_cb(pc, &impl::on_delivery);
     rd_kafka_conf_set_error_cb(pc, &impl::on_error);
     rd_kafka_t* p = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof err);
     if (!p) throw kafka_error(std::string("cannot create the producer: ") + err);
     producer.reset(p);
-    accepted_topic = rd_kafka_topic_new(p, cfg.accepted_topic.c_str(), nullptr);
-    rejected_topic = rd_kafka_topic_new(p, cfg.rejected_topic.c_str(), nullptr);
+    // The output topic handles are made once wait_for_topics() has seen the topics: a
+    // handle makes librdkafka ask the brokers for the topic's metadata.
 
     rd_kafka_conf_t* cc = make_conf(cfg, bootstrap, client_kind::consumer);
     // Static membership (KIP-345): only the processor's own consumer joins the group with
@@ -973,6 +992,8 @@ struct processor::impl {
       }
       return 0;  // stopped while waiting
     }
+    accepted_topic = rd_kafka_topic_new(producer.get(), cfg.accepted_topic.c_str(), nullptr);
+    rejected_topic = rd_kafka_topic_new(producer.get(), cfg.rejected_topic.c_str(), nullptr);
     if (eos && !init_transactions(stop)) {
       if (!fatal.empty()) {
         log(level::error, fatal);

@@ -414,6 +414,31 @@ def test_exactly_once_refused_output(binary, bootstrap, workdir):
           "exactly_once with a refused output: one outcome per committed input, none past the commit")
 
 
+def test_missing_topics_not_created(binary, bootstrap, workdir):
+    print("== test 8: missing topics: exit 1 with what to do, and the check creates none of them", flush=True)
+    from confluent_kafka.admin import AdminClient
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    # kafka_local.sh's broker auto-creates topics on metadata requests (Kafka's default).
+    for guarantee in ("at_least_once", "exactly_once"):
+        tag = uuid.uuid4().hex[:6]
+        names = ["t9.%s.%s" % (tag, t) for t in ("in", "ok", "bad")]
+        proc = start_cg(binary, bootstrap, "g9", os.path.join(workdir, "cg9.log"),
+                        ["--set", "topics.input=" + names[0], "--set", "topics.accepted=" + names[1],
+                         "--set", "topics.rejected=" + names[2], "--set", "processing.guarantee=" + guarantee])
+        try:
+            rc = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = None
+        text = open(os.path.join(workdir, "cg9.log"), "rb").read().decode(errors="replace")
+        check(rc == 1 and "do not exist" in text and "contactgate topics create" in text,
+              "%s: missing topics: exit 1 saying to create them (rc %s)" % (guarantee, rc))
+        time.sleep(2)  # a topic created by the check would show up by now
+        existing = set(admin.list_topics(timeout=10).topics)
+        made = [n for n in names if n in existing]
+        check(not made, "%s: checking for missing topics creates none of them (created: %s)" % (guarantee, made))
+
+
 def test_broker_late(binary, kdir, workdir):
     print("== test 3: broker down at start, up later", flush=True)
     bootstrap = open(os.path.join(kdir, "bootstrap")).read().strip()
@@ -449,6 +474,7 @@ def main():
         test_internal_errors(args.binary, bootstrap, workdir)
         test_exactly_once(args.binary, bootstrap, args.count // 2, workdir)
         test_exactly_once_refused_output(args.binary, bootstrap, workdir)
+        test_missing_topics_not_created(args.binary, bootstrap, workdir)
         test_broker_late(args.binary, kdir, workdir)
     finally:
         broker("stop", kdir)
