@@ -97,7 +97,40 @@ struct processor::impl {
 
   // ---- callbacks (all invoked on the main thread, inside poll/consume calls) ----
 
-  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  // librdkafka calls these from C, where an exception must never arrive. Whatever one
+  // throws (std::bad_alloc from string building or map insertion) stops the process with
+  // exit 1 instead, committing nothing more.
+  void callback_failed(const char* which) noexcept {
+    try {
+      if (fatal.empty()) fatal = std::string("an exception in the librdkafka ") + which + " callback";
+    } catch (...) {
+      fatal = "callback threw";  // short enough for the small-string buffer: no allocation
+    }
+  }
+  static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque) noexcept {
+    try {
+      on_delivery_unguarded(rk, m, opaque);
+    } catch (...) {
+      static_cast<impl*>(opaque)->callback_failed("delivery report");
+    }
+  }
+  static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) noexcept {
+    try {
+      on_error_unguarded(rk, err, reason, opaque);
+    } catch (...) {
+      static_cast<impl*>(opaque)->callback_failed("error");
+    }
+  }
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list,
+                           void* opaque) noexcept {
+    try {
+      on_rebalance_unguarded(rk, err, list, opaque);
+    } catch (...) {
+      static_cast<impl*>(opaque)->callback_failed("rebalance");
+    }
+  }
+
+  static void on_delivery_unguarded(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<impl*>(opaque);
     auto* j = static_cast<job*>(m->_private);
     if (m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && j->msg && !j->orphan) {
@@ -116,7 +149,7 @@ struct processor::impl {
       if (!was_replacement) {
         self->st.contacts_accepted.fetch_sub(m->rkt == self->accepted_topic ? 1 : 0, std::memory_order_relaxed);
         if (m->rkt == self->rejected_topic) self->st.contacts_rejected.fetch_sub(1, std::memory_order_relaxed);
-        emit::out_message r = self->replacement(cid, index.empty() ? -1 : std::stoll(index), *j->msg);
+        emit::out_message r = self->replacement(cid, parse_int_or(index, -1), *j->msg);
         r.headers.push_back({h_replacement, "1"});
         log(level::error, "the topic refused an output of input partition " + std::to_string(j->msg->partition) +
                               " offset " + std::to_string(j->offset) + " as too large; rejected as INTERNAL_SERVER_ERROR");
@@ -165,8 +198,8 @@ struct processor::impl {
               cfg.group_instance_id +
               ": every running instance needs its own; two instances of one group on one host must set different "
               "kafka.group_instance_id values)";
-    } else if (eos &&
-               (cause == RD_KAFKA_RESP_ERR_PRODUCER_FENCED || cause == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH)) {
+    } else if (eos && (cause == RD_KAFKA_RESP_ERR__FENCED || cause == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+                       cause == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH)) {
       what += " (another instance started with this instance's transactional.id " + cfg.transactional_id +
               ": every running instance needs its own; two instances of one group on one host must set different "
               "processing.transactional_id and kafka.group_instance_id values)";
@@ -174,7 +207,7 @@ struct processor::impl {
     return what;
   }
 
-  static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  static void on_error_unguarded(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
     auto* self = static_cast<impl*>(opaque);
     const auto e = static_cast<rd_kafka_resp_err_t>(err);
     if (e == RD_KAFKA_RESP_ERR__FATAL) {
@@ -197,8 +230,8 @@ struct processor::impl {
     log(level::warn, std::string("Kafka: ") + rd_kafka_err2name(e) + ": " + reason);
   }
 
-  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list,
-                           void* opaque) {
+  static void on_rebalance_unguarded(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list,
+                                     void* opaque) {
     auto* self = static_cast<impl*>(opaque);
     self->st.rebalances.fetch_add(1, std::memory_order_relaxed);
     const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
@@ -387,7 +420,7 @@ struct processor::impl {
       if (h.name == emit::h_correlation_id) cid = h.value;
       if (h.name == emit::h_source_index) index = h.value;
     }
-    return replacement(cid, index.empty() ? -1 : std::stoll(index), in);
+    return replacement(cid, parse_int_or(index, -1), in);
   }
 
   // Where an output came from (views into `m`, which outlives the output's construction).

@@ -47,7 +47,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, To
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KAFKA = os.path.join(ROOT, "deploy", "kafka", "kafka_local.sh")
 SKIPPED = 77
-SESSION_TIMEOUT_MS = 6000
+SESSION_TIMEOUT_MS = 10000  # contactgate's default (6000 made librdkafka 2.0.2 fence its own static member at the broker restart)
 MAX_IN_FLIGHT = 2000
 PARTITIONS = 6
 
