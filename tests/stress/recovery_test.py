@@ -320,8 +320,8 @@ class Mode:
             time.sleep(0.1)
         fenced = inst if inst.proc.poll() is not None else dup if dup.proc.poll() is not None else None
         check(fenced is not None and fenced.proc.returncode == 1 and
-              "group.instance.id" in fenced.text(),
-              "%s: of two instances with one kafka.group_instance_id, one exits 1 naming group.instance.id"
+              ("group.instance.id" in fenced.text() or "kafka.group_instance_id" in fenced.text()),
+              "%s: of two instances with one kafka.group_instance_id, one exits 1 naming the instance id setting"
               % self.name)
         survivor = dup if fenced is inst else inst
         if fenced is None:
