@@ -83,6 +83,9 @@ struct processor::impl {
   std::map<std::int32_t, partition_state> parts;
   std::size_t in_flight{0};
   std::string fatal;
+  // Fenced (the consumer as a static member, FENCED_INSTANCE_ID, or the transactional
+  // producer): run() returns processor::fenced so the caller can start again with new clients.
+  std::atomic<bool> fenced{false};
   clock_type::time_point last_commit = clock_type::now();
   clock_type::time_point last_transport_log{};
   clock_type::time_point last_snapshot{};
@@ -189,17 +192,19 @@ struct processor::impl {
   }
 
   // The message for librdkafka's fatal error on `rk`, with what to do about it.
-  std::string explain_fatal(rd_kafka_t* rk) const {
+  std::string explain_fatal(rd_kafka_t* rk) {
     char buf[512];
     const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk, buf, sizeof buf);
     std::string what = std::string("fatal Kafka error: ") + buf;
     if (cause == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID) {
+      fenced = true;
       what += " (another consumer joined group " + cfg.group_id + " with this instance's group.instance.id " +
               cfg.group_instance_id +
               ": every running instance needs its own; two instances of one group on one host must set different "
               "kafka.group_instance_id values)";
     } else if (eos && (cause == RD_KAFKA_RESP_ERR__FENCED || cause == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
                        cause == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH)) {
+      fenced = true;
       what += " (another instance started with this instance's transactional.id " + cfg.transactional_id +
               ": every running instance needs its own; two instances of one group on one host must set different "
               "processing.transactional_id and kafka.group_instance_id values)";
@@ -730,8 +735,13 @@ struct processor::impl {
     rd_kafka_topic_partition_list_destroy(l);
     const std::string what = rd_kafka_error_string(err);
     const bool is_fatal_err = rd_kafka_error_is_fatal(err);
+    const rd_kafka_resp_err_t code = rd_kafka_error_code(err);
     rd_kafka_error_destroy(err);
     if (is_fatal_err) {
+      // Fenced: by another instance with this transactional.id, or by the broker aborting a
+      // transaction that outlived transaction.timeout.ms while it was out of reach.
+      fenced = code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+               code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
       fatal = "fatal transaction error (another instance with transactional.id " + cfg.transactional_id +
               " may have fenced this one: two instances of one group on one host must set different "
               "processing.transactional_id and kafka.group_instance_id values): " +
@@ -1093,6 +1103,7 @@ struct processor::impl {
     const bool failed = !fatal.empty();
     if (failed) log(level::error, fatal);
     shutdown(failed);
+    if (failed && fenced.load()) return processor::fenced;
     return failed ? 1 : 0;
   }
 

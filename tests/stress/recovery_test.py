@@ -282,6 +282,21 @@ class Mode:
         self.figure("restart", all_back, " (first output after %.1f s)" % first)
         check(self.settle(2), "%s: every partition flows after the restart" % self.name)
 
+        # 1b. The broker out of reach for longer than session.timeout.ms (SIGSTOP 15 s): librdkafka
+        # 2.0.2 may then find this static member fenced (FENCED_INSTANCE_ID, fatal to the consumer);
+        # contactgate must rejoin with a new consumer and go on, not exit.
+        pid = int(open(os.path.join(self.workdir, "kafka", "broker.pid")).read().strip())
+        os.kill(pid, signal.SIGSTOP)
+        time.sleep(15)
+        os.kill(pid, signal.SIGCONT)
+        t = time.time()
+        back, _ = self.until_all(t, 60)
+        say("%s: broker paused 15 s: every partition flows again after %.1f s%s" % (
+            self.short, back, " (the instance was fenced and rejoined)" if "rejoining" in inst.text() else ""))
+        check(inst.proc.poll() is None, "%s: the instance is still running after the broker pause (exit %s)"
+              % (self.name, inst.proc.returncode))
+        check(back < 60, "%s: every partition flows again after the broker pause" % self.name)
+
         # 2. A second instance joins under load.
         t = time.time()
         second = Instance(self, "b")
