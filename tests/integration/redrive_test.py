@@ -136,13 +136,22 @@ def main():
               "malformed payloads are not redrivable: %s" % d)
 
         # 2. Redrive, SIGKILL part-way, resume, and a finished one sends nothing.
-        args = ["--name", "upgrade-9.0.43", "--to", "contacts.upsert", "--reason", "INVALID_CONTACT_ID", "--rate", "100"]
+        args = ["--name", "upgrade-9.0.43", "--to", "contacts.upsert", "--reason", "INVALID_CONTACT_ID", "--rate", "50"]
         k = subprocess.Popen([binary, "redrive", "-b", bootstrap, "--json"] + args, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
-        time.sleep(2.5)
+        # SIGKILL once some of its transactions have committed (seen read_committed), well before the end.
+        watch = Consumer({"bootstrap.servers": bootstrap, "group.id": "watch-" + uuid.uuid4().hex,
+                          "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+        watch.subscribe(["contacts.upsert"])
+        committed, deadline = 0, time.time() + 60
+        while committed < 40 and time.time() < deadline and k.poll() is None:
+            committed += sum(1 for m in watch.consume(100, 0.2)
+                             if not m.error() and dict(m.headers() or []).get("contactgate.redrive.id"))
+        watch.close()
         k.send_signal(signal.SIGKILL)
         k.wait(30)
-        print("killed the first redrive after 2.5 s", flush=True)
+        print("killed the first redrive after %d of its records were committed" % committed, flush=True)
+        check(40 <= committed < 400, "the first redrive was killed part-way (%d committed)" % committed)
         rc, d = redrive(binary, bootstrap, args[:-2] + ["--rate", "0"])
         check(rc == 0 and d.get("finished"), "resumed redrive finished: %s" % d)
         check(0 < d.get("sent", 0) < 400, "the resumed run sent only what the killed one had not committed: %s" % d)
