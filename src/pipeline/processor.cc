@@ -124,6 +124,21 @@ struct processor::impl {
       static_cast<impl*>(opaque)->callback_failed("error");
     }
   }
+  // An asynchronous offset commit that failed (the coordinator moving, a rebalance in
+  // progress) must be sent again: commit() recorded it as done when it was queued, and a
+  // partition with no new input would otherwise keep its old committed offset for good.
+  // Allocates nothing, throws nothing.
+  static void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+                        void* opaque) noexcept {
+    auto* self = static_cast<impl*>(opaque);
+    if (offsets == nullptr) return;
+    for (int i = 0; i < offsets->cnt; ++i) {
+      const rd_kafka_topic_partition_t& e = offsets->elems[i];
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR && e.err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+      const auto it = self->parts.find(e.partition);
+      if (it != self->parts.end() && it->second.committed == e.offset) it->second.committed = e.offset - 1;
+    }
+  }
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list,
                            void* opaque) noexcept {
     try {
@@ -984,6 +999,7 @@ struct processor::impl {
     }
     rd_kafka_conf_set_opaque(cc, this);
     rd_kafka_conf_set_rebalance_cb(cc, &impl::on_rebalance);
+    rd_kafka_conf_set_offset_commit_cb(cc, &impl::on_commit);
     rd_kafka_conf_set_error_cb(cc, &impl::on_error);
     rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof err);
     if (!c) throw kafka_error(std::string("cannot create the consumer: ") + err);
