@@ -26,6 +26,8 @@ struct settings {
   // [kafka]
   std::string brokers;  ///< empty: start librdkafka's in-process mock cluster
   std::string group_id{"contactgate"};
+  /// A file holding the SASL password (trailing newline ignored): kafka.common's sasl.password.
+  std::string sasl_password_file;
   std::map<std::string, std::string> kafka_common;    ///< [kafka.common]: both clients
   std::map<std::string, std::string> kafka_consumer;  ///< [kafka.consumer]
   std::map<std::string, std::string> kafka_producer;  ///< [kafka.producer]
