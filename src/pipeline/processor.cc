@@ -891,6 +891,7 @@ struct processor::impl {
                          " with " + std::to_string(cfg.workers) + " workers, group " + cfg.group_id + ", " +
                          (eos ? "exactly_once" : "at_least_once"));
     st.workers.store(cfg.workers);
+    st.running.store(true);
     pool.start(cfg.workers, [this](unsigned) { return worker{*this, validate::payload_validator(rules, cfg.limits)}; });
 
     constexpr std::size_t batch_size = 1000;
