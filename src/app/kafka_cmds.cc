@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "app/sd_notify.h"
 #include "config/config.h"
 #include "emit/records.h"
 #include "generate/corpus.h"
@@ -210,6 +211,7 @@ int run_processor(const config_sources& src) {
   pipeline::stats st;
   operator_view view(s, cluster.bootstrap, st, kit.info, false);
   pipeline::processor proc(s, cluster.bootstrap, kit.rules, kit.info, st);
+  const sd_notifier notifier(st.running, g_stop, "processing " + s.input_topic + ", group " + s.group_id);
   return proc.run(g_stop);
 }
 

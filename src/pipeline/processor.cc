@@ -82,6 +82,7 @@ struct processor::impl {
   std::map<std::int32_t, partition_state> parts;
   std::size_t in_flight{0};
   std::string fatal;
+  int fatal_rc{1};  // exit code of `fatal`: exit_auth when retrying cannot fix it (processor.h)
   clock_type::time_point last_commit = clock_type::now();
   clock_type::time_point last_transport_log{};
   clock_type::time_point last_snapshot{};
@@ -161,6 +162,7 @@ struct processor::impl {
       return;
     }
     if (is_fatal(e)) {
+      self->fatal_rc = processor::exit_auth;
       self->fatal = std::string("Kafka error that retrying cannot fix: ") + rd_kafka_err2name(e) + ": " + reason +
                     " (check kafka.common security settings and ACLs)";
       return;
@@ -832,6 +834,7 @@ struct processor::impl {
         return;
       }
       if (is_fatal(e)) {
+        fatal_rc = processor::exit_auth;
         fatal = std::string("consumer: ") + rd_kafka_err2name(e) + ": " + what;
         return;
       }
@@ -862,20 +865,20 @@ struct processor::impl {
       start_clients();
     } catch (const std::exception& e) {
       log(level::error, e.what());
-      return 1;
+      return processor::exit_config;  // a property librdkafka refuses, an unreadable CA or key file
     }
     log(level::info, "connecting to Kafka at " + bootstrap);
     if (!wait_for_topics(stop)) {
       if (!fatal.empty()) {
         log(level::error, fatal);
-        return 1;
+        return fatal_rc;
       }
       return 0;  // stopped while waiting
     }
     if (eos && !init_transactions(stop)) {
       if (!fatal.empty()) {
         log(level::error, fatal);
-        return 1;
+        return fatal_rc;
       }
       return 0;
     }
@@ -918,7 +921,7 @@ struct processor::impl {
     const bool failed = !fatal.empty();
     if (failed) log(level::error, fatal);
     shutdown(failed);
-    return failed ? 1 : 0;
+    return failed ? fatal_rc : 0;
   }
 
   void shutdown(bool failed) {
