@@ -1,6 +1,7 @@
 #include "app/kafka_cmds.h"
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -89,7 +90,8 @@ cluster_choice choose_cluster(const config::settings& s) {
   }
   c.mock = std::make_unique<pipeline::mock_cluster>(1);
   c.bootstrap = c.mock->bootstrap();
-  for (const auto* t : {&s.input_topic, &s.accepted_topic, &s.rejected_topic}) c.mock->create_topic(*t, s.topic_partitions);
+  for (const auto* t : {&s.input_topic, &s.accepted_topic, &s.rejected_topic})
+    c.mock->create_topic(*t, s.topic_partitions);
   std::fprintf(stderr,
                "contactgate: no brokers configured: started librdkafka's in-process mock cluster at %s\n"
                "             (topics %s, %s, %s with %d partitions; it lives as long as this process)\n"
@@ -119,16 +121,18 @@ std::size_t produce_generated(const config::settings& s, const std::string& boot
     if (payload[0] == '[' || payload.rfind("{\"contacts\":[", 0) == 0) {
       int depth = 0;
       for (char ch : payload) {
-        if (ch == '{') { if (++depth == (payload[0] == '[' ? 1 : 2)) ++contacts; }
-        else if (ch == '}') --depth;
+        if (ch == '{') {
+          if (++depth == (payload[0] == '[' ? 1 : 2)) ++contacts;
+        } else if (ch == '}')
+          --depth;
       }
     } else {
       ++contacts;
     }
     while (true) {
-      const auto e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(s.input_topic.c_str()),
-                                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                       RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()), RD_KAFKA_V_END);
+      const auto e =
+          rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(s.input_topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()), RD_KAFKA_V_END);
       if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
       if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         error = rd_kafka_err2str(e);
@@ -159,7 +163,8 @@ struct operator_view {
       http = std::make_unique<metrics::http_server>(s.http_address, static_cast<unsigned short>(s.http_port),
                                                     metrics::make_routes(*mon));
     } catch (const std::exception& e) {
-      if (!fall_back_to_any_port) throw std::runtime_error(std::string(e.what()) + " (set http.port, or http.port=0 for any free port)");
+      if (!fall_back_to_any_port)
+        throw std::runtime_error(std::string(e.what()) + " (set http.port, or http.port=0 for any free port)");
       http = std::make_unique<metrics::http_server>(s.http_address, 0, metrics::make_routes(*mon));
     }
     mon->start();
@@ -210,9 +215,35 @@ int run_processor(const config_sources& src) {
   const judging_kit kit(s);
   pipeline::stats st;
   operator_view view(s, cluster.bootstrap, st, kit.info, false);
-  pipeline::processor proc(s, cluster.bootstrap, kit.rules, kit.info, st);
-  const sd_notifier notifier(st.running, g_stop, "processing " + s.input_topic + ", group " + s.group_id);
-  return proc.run(g_stop);
+  // Fenced by the broker (a static member whose session expired while the coordinator was
+  // out of reach, with librdkafka 2.0.2; a transaction the broker aborted meanwhile): start
+  // again with a new consumer and producer. Fenced again within a minute means another
+  // instance has the same group.instance.id or transactional.id: stop (exit 1).
+  auto last_fence = std::chrono::steady_clock::time_point{};
+  bool fenced_before = false;
+  while (true) {
+    int rc;
+    {
+      pipeline::processor proc(s, cluster.bootstrap, kit.rules, kit.info, st);
+      const sd_notifier notifier(st.running, g_stop, "processing " + s.input_topic + ", group " + s.group_id);
+      rc = proc.run(g_stop);
+    }
+    if (rc != pipeline::processor::fenced) return rc;
+    const auto now = std::chrono::steady_clock::now();
+    if (g_stop.load() || (fenced_before && now - last_fence < std::chrono::minutes(1))) {
+      std::fprintf(stderr,
+                   "contactgate: fenced twice within a minute: another instance uses this kafka.group_instance_id "
+                   "(%s) or processing.transactional_id; stopping\n",
+                   s.group_instance_id.c_str());
+      return 1;
+    }
+    fenced_before = true;
+    last_fence = now;
+    st.running.store(false);  // not ready (/readyz) nor READY=1 again until the new clients subscribe
+    std::fprintf(stderr,
+                 "contactgate: fenced by the broker (out of reach for longer than session.timeout.ms or "
+                 "transaction.timeout.ms?); rejoining with a new consumer and producer\n");
+  }
 }
 
 int run_produce(const config_sources& src, std::size_t count, double rate, double invalid_ratio, std::uint64_t seed,
@@ -224,7 +255,8 @@ int run_produce(const config_sources& src, std::size_t count, double rate, doubl
   }
   install_signals();
   std::string error;
-  generate::corpus_options g{.seed = seed, .invalid_ratio = invalid_ratio, .array_ratio = array_ratio, .bulk_ratio = bulk_ratio};
+  generate::corpus_options g{
+      .seed = seed, .invalid_ratio = invalid_ratio, .array_ratio = array_ratio, .bulk_ratio = bulk_ratio};
   const auto start = std::chrono::steady_clock::now();
   const std::size_t contacts = produce_generated(s, s.brokers, count, rate, g, g_stop, error);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -264,7 +296,8 @@ int run_demo(const config_sources& src, std::size_t count, double invalid_ratio)
   while (!g_stop.load()) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
     const std::uint64_t now_done = outcomes();
-    std::fprintf(stderr, "demo: %8llu outcomes (%llu/s)  accepted %llu  rejected %llu  malformed %llu  committed %llu msgs\n",
+    std::fprintf(stderr,
+                 "demo: %8llu outcomes (%llu/s)  accepted %llu  rejected %llu  malformed %llu  committed %llu msgs\n",
                  static_cast<unsigned long long>(now_done), static_cast<unsigned long long>(now_done - last),
                  static_cast<unsigned long long>(st.contacts_accepted.load()),
                  static_cast<unsigned long long>(st.contacts_rejected.load()),
@@ -292,7 +325,8 @@ int run_demo(const config_sources& src, std::size_t count, double invalid_ratio)
     if (n) top.emplace_back(n, std::string(to_string(c)) + "/" + std::string(to_string(d)));
   });
   std::sort(top.rbegin(), top.rend());
-  for (std::size_t i = 0; i < top.size() && i < 10; ++i) std::printf("    %-50s %llu\n", top[i].second.c_str(), static_cast<unsigned long long>(top[i].first));
+  for (std::size_t i = 0; i < top.size() && i < 10; ++i)
+    std::printf("    %-50s %llu\n", top[i].second.c_str(), static_cast<unsigned long long>(top[i].first));
   std::printf("  sample rejections:\n");
   const auto recent = st.recent_rejections();
   for (std::size_t i = recent.size() > 8 ? recent.size() - 8 : 0; i < recent.size(); ++i) {

@@ -13,6 +13,7 @@
 
 #include "app/kafka_cmds.h"
 #include "app/ops_cmds.h"
+#include "app/redrive_cmd.h"
 #include "app/validate_cmd.h"
 #include "generate/corpus.h"
 #include "validate/countries.h"
@@ -144,6 +145,29 @@ int main(int argc, char** argv) {
   add_config_opts(lag);
   lag->add_option("--max-lag", lag_max, "Exit 3 when any partition's lag is above this");
   lag->add_flag("--json", lag_json, "JSON output");
+  cg::app::redrive_options ropts;
+  std::string redrive_retryable, redrive_offsets;
+  auto* redrive = app.add_subcommand(
+      "redrive", "Send rejected contacts through the pipeline again (a dry run that re-judges them without --to)");
+  add_config_opts(redrive);
+  redrive->add_option("--name", ropts.name, "The redrive's name: running it again continues where it stopped");
+  redrive->add_option("--to", ropts.to, "Topic to write the contacts to (usually the input topic); none: dry run");
+  redrive->add_flag("--dry-run", ropts.dry_run, "Judge and count only, also with --to");
+  redrive->add_option("--reason", ropts.reasons, "Only rejections with this reason code, or CODE:DETAIL (repeatable)");
+  redrive->add_option("--retryable", redrive_retryable, "true: only retryable rejections; false: only the others")
+      ->check(CLI::IsMember({"true", "false"}));
+  redrive->add_option("--since", ropts.since, "Rejected since: a duration ago (30s, 15m, 2h, 1d) or epoch ms");
+  redrive->add_option("--until", ropts.until, "Rejected until: a duration ago or epoch ms");
+  redrive->add_option("--source-topic", ropts.source_topic, "Only rejections of inputs from this topic");
+  redrive->add_option("--source-partition", ropts.source_partition, "Only rejections of inputs from this partition");
+  redrive->add_option("--source-offsets", redrive_offsets, "Only rejections of inputs in this offset range: FROM-TO");
+  redrive->add_option("--rate", ropts.rate, "Records per second sent (0: no limit)")->capture_default_str();
+  redrive->add_option("--max-redrives", ropts.max_redrives, "Contacts redriven this many times are reported, not resent")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  redrive->add_flag("--only-now-accepted", ropts.only_now_accepted, "Send only contacts this binary now accepts");
+  redrive->add_flag("--json", ropts.json, "Print the result as one JSON object");
+
   std::string tail_reason, tail_since;
   bool tail_json = false;
   std::uint64_t tail_max = 0;
@@ -191,6 +215,19 @@ int main(int argc, char** argv) {
         sb_metrics = "http://" + st.http_address + ":" + std::to_string(st.http_port) + "/metrics";
       }
       return cg::app::run_support_bundle(csrc, sb_hours, sb_metrics, version_text());
+    }
+    if (*redrive) {
+      if (!redrive_retryable.empty()) ropts.retryable = redrive_retryable == "true" ? 1 : 0;
+      if (!redrive_offsets.empty()) {
+        long long a = -1, b = -1;
+        if (std::sscanf(redrive_offsets.c_str(), "%lld-%lld", &a, &b) != 2 || a < 0 || b < a) {
+          std::fprintf(stderr, "contactgate redrive: --source-offsets '%s': expected FROM-TO\n", redrive_offsets.c_str());
+          return 2;
+        }
+        ropts.source_from = a;
+        ropts.source_to = b;
+      }
+      return cg::app::run_redrive(csrc, ropts);
     }
     if (*lag) return cg::app::run_lag(csrc, lag_group, lag_max, lag_json);
     if (*tail_rejected) return cg::app::run_tail(csrc, tail_reason, tail_since, tail_json, tail_max);

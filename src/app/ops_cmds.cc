@@ -26,13 +26,15 @@ namespace {
 std::atomic<bool> g_tail_stop{false};
 extern "C" void on_tail_signal(int) { g_tail_stop.store(true); }
 
-// "15m" -> ms; epoch ms as is; -1 on error.
+}  // namespace
+
+// "15m" -> ms; epoch ms as is; -1 when empty; -2 on error.
 long long parse_since(const std::string& s) {
   if (s.empty()) return -1;
   char unit = s.back();
   const bool has_unit = unit == 's' || unit == 'm' || unit == 'h' || unit == 'd';
   const std::string num = has_unit ? s.substr(0, s.size() - 1) : s;
-  if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos) return -2;
+  if (num.empty() || num.size() > 15 || num.find_first_not_of("0123456789") != std::string::npos) return -2;
   const long long v = std::stoll(num);
   if (!has_unit) return v;
   const long long mult = unit == 's' ? 1000 : unit == 'm' ? 60'000 : unit == 'h' ? 3'600'000 : 86'400'000;
@@ -47,6 +49,8 @@ std::string header_value(rd_kafka_message_t* m, const char* name) {
   if (rd_kafka_header_get_last(hs, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR || v == nullptr) return {};
   return std::string(static_cast<const char*>(v), n);
 }
+
+namespace {
 
 }  // namespace
 

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include <librdkafka/rdkafka.h>
+
 #include "app/kafka_cmds.h"
 
 namespace cg::app {
@@ -10,6 +12,13 @@ namespace cg::app {
 /// Per partition: committed offset, log end offset, lag, time lag. Exit 0; 3 when any
 /// partition's lag exceeds `max_lag` (>= 0); 1 when Kafka cannot be read.
 [[nodiscard]] int run_lag(const config_sources& src, const std::string& group, long long max_lag, bool json);
+
+/// A point in time for --since/--until: a duration ago ("30s", "15m", "2h", "1d") or epoch
+/// milliseconds, as epoch milliseconds; -1 for "", -2 when it is neither.
+[[nodiscard]] long long parse_since(const std::string& s);
+
+/// The last value of header `name` of `m`; "" when absent.
+[[nodiscard]] std::string header_value(rd_kafka_message_t* m, const char* name);
 
 /// Follows the rejected topic and prints one line per rejection (phone numbers masked).
 /// `since`: "", "beginning", a duration ("15m", "2h", "30s") or epoch milliseconds.

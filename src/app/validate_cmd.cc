@@ -10,6 +10,7 @@
 
 #include "app/validate_input.h"
 #include "core/format.h"
+#include "emit/json_writer.h"
 #include "validate/payload_validator.h"
 #include "validate/phone_data.h"
 
@@ -41,6 +42,44 @@ void count_reason(counters& c, const reason& r) {
   ++c.by_reason[key];
 }
 
+// One output line: {"line":N,"index":I|null,"correlation_id":..|null,"status":..[,"error_code":30647],"reasons":[..]}
+// for a contact (`co`), or for a malformed payload (`malformed`).
+void write_verdict(std::string& out, std::size_t line_no, const contact_outcome* co, const reason* malformed,
+                   const reason_list* reasons) {
+  emit::string_sink sink(out);
+  emit::json_writer w(sink);
+  w.StartObject();
+  emit::write_key(w, "line");
+  w.Uint64(line_no);
+  emit::write_key(w, "index");
+  if (co)
+    w.Int64(co->index);
+  else
+    w.Null();
+  emit::write_key(w, "correlation_id");
+  if (co && co->correlation_id.kind == field_kind::string)
+    emit::write_string(w, co->correlation_id.text);
+  else
+    w.Null();
+  const bool accepted = co && co->accepted();
+  emit::write_key(w, "status");
+  emit::write_string(w, accepted ? "accepted" : "rejected");
+  if (!accepted) {
+    emit::write_key(w, "error_code");
+    w.Int(30647);
+  }
+  emit::write_key(w, "reasons");
+  if (malformed) {
+    w.StartArray();
+    emit::write_reason(w, *malformed);
+    w.EndArray();
+  } else {
+    emit::write_reasons(w, *reasons);
+  }
+  w.EndObject();
+  out.push_back('\n');
+}
+
 // Judges `items` and appends their output lines to `out`.
 void judge(validate::payload_validator& v, const std::vector<line_item>& items, std::size_t from, std::size_t to,
            const payload_limits& limits, input_format format, std::string& out, counters& c) {
@@ -63,35 +102,18 @@ void judge(validate::payload_validator& v, const std::vector<line_item>& items, 
           looks_like_json_fragment(item.text))
         c.fragment_line = item.line_no;
       count_reason(c, po.malformed_reason);
-      out.append("{\"line\":");
-      append_int(out, static_cast<long long>(item.line_no));
-      out.append(",\"index\":null,\"correlation_id\":null,\"status\":\"rejected\",\"error_code\":30647,\"reasons\":[");
-      append_reason_json(out, po.malformed_reason);
-      out.append("]}\n");
+      write_verdict(out, item.line_no, nullptr, &po.malformed_reason, nullptr);
       continue;
     }
     for (const contact_outcome& co : po.contacts) {
       ++c.contacts;
-      out.append("{\"line\":");
-      append_int(out, static_cast<long long>(item.line_no));
-      out.append(",\"index\":");
-      append_int(out, co.index);
-      out.append(",\"correlation_id\":");
-      if (co.correlation_id.kind == field_kind::string) {
-        append_json_string(out, co.correlation_id.text);
-      } else {
-        out.append("null");
-      }
       if (co.accepted()) {
         ++c.accepted;
-        out.append(",\"status\":\"accepted\",\"reasons\":[]}\n");
       } else {
         ++c.rejected;
         for (const reason& r : co.reasons) count_reason(c, r);
-        out.append(",\"status\":\"rejected\",\"error_code\":30647,\"reasons\":");
-        append_reasons_json(out, co.reasons);
-        out.append("}\n");
       }
+      write_verdict(out, item.line_no, &co, nullptr, &co.reasons);
     }
   }
 }

@@ -20,7 +20,8 @@ const std::vector<std::string> k_keys = {
     "kafka.brokers",        "kafka.group_id",        "kafka.sasl_password_file",        "topics.input",          "topics.accepted",
     "topics.rejected",      "topics.partitions",     "topics.replication",    "pipeline.workers",
     "pipeline.max_in_flight", "pipeline.commit_interval_ms", "pipeline.shutdown_timeout_ms",
-    "pipeline.phone_validator", "pipeline.phone_metadata", "pipeline.mode", "processing.guarantee", "processing.transaction_interval_ms", "processing.transactional_id", "pipeline.internal_retries", "testing.fault_rate", "testing.fault_mode", "http.enabled", "http.address", "http.port", "limits.max_payload_bytes", "limits.max_depth", "limits.max_contacts", "limits.max_string_bytes"};
+    "pipeline.phone_validator", "pipeline.phone_metadata", "pipeline.mode", "processing.guarantee", "processing.transaction_interval_ms", "processing.transactional_id", "pipeline.internal_retries", "testing.fault_rate", "testing.fault_mode", "http.enabled", "http.address", "http.port", "limits.max_payload_bytes", "limits.max_depth", "limits.max_contacts", "limits.max_string_bytes",
+    "kafka.static_membership", "kafka.group_instance_id"};
 
 constexpr std::string_view k_passthrough[] = {"kafka.common.", "kafka.consumer.", "kafka.producer."};
 
@@ -71,6 +72,13 @@ T parse_number(const std::string& key, const std::string& value, const std::stri
 }  // namespace
 
 const std::vector<std::string>& known_keys() { return k_keys; }
+
+std::string default_instance_name(const std::string& group_id) {
+  char host[256] = "localhost";
+  gethostname(host, sizeof host - 1);
+  host[sizeof host - 1] = '\0';
+  return "contactgate-" + group_id + "-" + host;
+}
 
 bool is_secret_key(const std::string& key) {
   std::string k = key;
@@ -130,6 +138,14 @@ settings resolve(const std::vector<layer>& layers) {
       } else if (key == "kafka.group_id") {
         if (value.empty()) throw config_error(src + ": kafka.group_id must not be empty");
         s.group_id = value;
+      } else if (key == "kafka.static_membership") {
+        if (value != "true" && value != "false") {
+          throw config_error(src + ": kafka.static_membership = '" + value + "': expected true or false");
+        }
+        s.static_membership = value == "true";
+      } else if (key == "kafka.group_instance_id") {
+        if (value.size() > 249) throw config_error(src + ": kafka.group_instance_id: at most 249 characters");
+        s.group_instance_id = value;
       } else if (key == "topics.input" || key == "topics.accepted" || key == "topics.rejected") {
         if (value.empty() || value.size() > 249) throw config_error(src + ": " + key + ": a topic name has 1 to 249 characters");
         (key == "topics.input" ? s.input_topic : key == "topics.accepted" ? s.accepted_topic : s.rejected_topic) = value;
@@ -223,10 +239,15 @@ settings resolve(const std::vector<layer>& layers) {
   }
   if (s.workers == 0) s.workers = std::max(1u, std::thread::hardware_concurrency());
   if (s.processing_guarantee == guarantee::exactly_once && s.transactional_id.empty()) {
-    char host[256] = "localhost";
-    gethostname(host, sizeof host - 1);
-    s.transactional_id = "contactgate-" + s.group_id + "-" + host;
+    s.transactional_id = default_instance_name(s.group_id);
   }
+  if (const auto it = s.kafka_consumer.find("group.instance.id"); it != s.kafka_consumer.end()) {
+    s.group_instance_id = it->second;  // the librdkafka property, when given, is the one used
+    s.static_membership = !it->second.empty();
+  } else if (s.static_membership && s.group_instance_id.empty()) {
+    s.group_instance_id = default_instance_name(s.group_id);
+  }
+  if (!s.static_membership) s.group_instance_id.clear();
   if (s.input_topic == s.accepted_topic || s.input_topic == s.rejected_topic || s.accepted_topic == s.rejected_topic) {
     throw config_error("topics.input, topics.accepted and topics.rejected must be three different topics");
   }
@@ -235,7 +256,10 @@ settings resolve(const std::vector<layer>& layers) {
 
 std::string to_toml(const settings& s) {
   toml::table root;
-  auto kafka = toml::table{{"brokers", s.brokers.empty() ? std::string("") : s.brokers}, {"group_id", s.group_id}};
+  auto kafka = toml::table{{"brokers", s.brokers.empty() ? std::string("") : s.brokers},
+                           {"group_id", s.group_id},
+                           {"static_membership", s.static_membership},
+                           {"group_instance_id", s.group_instance_id}};
   auto section = [](const std::map<std::string, std::string>& m) {
     toml::table t;
     for (const auto& [k, v] : m) t.insert(k, is_secret_key(k) ? std::string("<redacted>") : v);

@@ -26,6 +26,13 @@ struct settings {
   // [kafka]
   std::string brokers;  ///< empty: start librdkafka's in-process mock cluster
   std::string group_id{"contactgate"};
+  /// Static group membership (KIP-345): the consumer joins with `group.instance.id`, so an
+  /// instance restarted after a crash takes its partitions back at once instead of waiting
+  /// for the broker to expire the dead member's session.
+  bool static_membership{true};
+  /// Stable per instance. Empty: "contactgate-<group_id>-<host name>" (derived by resolve()
+  /// when static_membership is on). Two instances of one group on one host need their own.
+  std::string group_instance_id;
   /// A file holding the SASL password (trailing newline ignored): kafka.common's sasl.password.
   std::string sasl_password_file;
   std::map<std::string, std::string> kafka_common;    ///< [kafka.common]: both clients
@@ -94,6 +101,9 @@ struct layer {
 
 /// True for librdkafka property names that hold secrets.
 [[nodiscard]] bool is_secret_key(const std::string& key);
+
+/// "contactgate-<group_id>-<host name>": the default group.instance.id and transactional.id.
+[[nodiscard]] std::string default_instance_name(const std::string& group_id);
 
 /// The known keys with their environment variable names (for docs and errors).
 [[nodiscard]] const std::vector<std::string>& known_keys();

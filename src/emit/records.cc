@@ -4,6 +4,7 @@
 
 #include "core/format.h"
 #include "core/utf8.h"
+#include "emit/json_writer.h"
 
 namespace cg::emit {
 
@@ -42,7 +43,8 @@ std::string mask_phone(std::string_view s) {
   std::size_t digits = 0;
   for (char c : s) digits += (c >= '0' && c <= '9');
   if (digits <= 6) {
-    for (char& c : out) if (c >= '0' && c <= '9') c = '*';
+    for (char& c : out)
+      if (c >= '0' && c <= '9') c = '*';
     return out;
   }
   std::size_t seen = 0;
@@ -57,15 +59,18 @@ std::string mask_phone(std::string_view s) {
 validator_info make_validator_info(std::string version, std::string phone_data, std::string country_data,
                                    std::string postal_data) {
   validator_info v{std::move(version), std::move(phone_data), std::move(country_data), std::move(postal_data), {}};
-  v.json = "{\"version\":";
-  append_json_string(v.json, v.version);
-  v.json += ",\"phone_data\":";
-  append_json_string(v.json, v.phone_data);
-  v.json += ",\"country_data\":";
-  append_json_string(v.json, v.country_data);
-  v.json += ",\"postal_data\":";
-  append_json_string(v.json, v.postal_data);
-  v.json += "}";
+  string_sink sink(v.json);
+  json_writer w(sink);
+  w.StartObject();
+  write_key(w, "version");
+  write_string(w, v.version);
+  write_key(w, "phone_data");
+  write_string(w, v.phone_data);
+  write_key(w, "country_data");
+  write_string(w, v.country_data);
+  write_key(w, "postal_data");
+  write_string(w, v.postal_data);
+  w.EndObject();
   return v;
 }
 
@@ -78,18 +83,25 @@ void add_source_headers(out_message& m, const source_info& src, long long index)
   if (index >= 0) m.headers.push_back({h_source_index, std::to_string(index)});
 }
 
-void append_source_json(std::string& v, const source_info& src, long long index) {
-  v += "\"source\":{\"topic\":";
-  append_json_string(v, src.topic);
-  v += ",\"partition\":";
-  append_int(v, src.partition);
-  v += ",\"offset\":";
-  append_int(v, src.offset);
-  v += ",\"index\":";
-  if (index >= 0) append_int(v, index); else v += "null";
-  v += ",\"timestamp\":";
-  if (src.timestamp_ms >= 0) append_int(v, src.timestamp_ms); else v += "null";
-  v += "}";
+void write_source(json_writer& w, const source_info& src, long long index) {
+  w.StartObject();
+  write_key(w, "topic");
+  write_string(w, src.topic);
+  write_key(w, "partition");
+  w.Int(src.partition);
+  write_key(w, "offset");
+  w.Int64(src.offset);
+  write_key(w, "index");
+  if (index >= 0)
+    w.Int64(index);
+  else
+    w.Null();
+  write_key(w, "timestamp");
+  if (src.timestamp_ms >= 0)
+    w.Int64(src.timestamp_ms);
+  else
+    w.Null();
+  w.EndObject();
 }
 
 std::string reasons_header(const reason_list& reasons) {
@@ -106,6 +118,7 @@ enum class record_kind { json, raw, omitted };
 out_message rejection(const reason_list& reasons, const field_value* correlation_id, record_kind kind,
                       std::string_view record, bool malformed, const source_info& src, long long index,
                       const validator_info& info, std::int64_t now_ms) {
+  const bool has_cid = correlation_id && correlation_id->kind == field_kind::string;
   out_message m;
   m.dest = destination::rejected;
   m.reasons = reasons;
@@ -113,44 +126,57 @@ out_message rejection(const reason_list& reasons, const field_value* correlation
   if (src.has_key) {
     m.has_key = true;
     m.key = std::string(src.key);
-  } else if (correlation_id && correlation_id->kind == field_kind::string) {
+  } else if (has_cid) {
     m.has_key = true;
     m.key = std::string(correlation_id->text);
   }
-  std::string& v = m.value;
-  v.reserve(512 + record.size() * 2);
-  v += "{\"error_code\":30647,\"error_message\":\"Failed to Upsert Contact\",\"correlation_id\":";
-  if (correlation_id && correlation_id->kind == field_kind::string) append_json_string(v, correlation_id->text); else v += "null";
   bool retryable = false;
   for (const reason& r : reasons) retryable |= r.code == reason_code::internal_server_error;
-  v += ",\"retryable\":";
-  v += retryable ? "true" : "false";
-  v += ",\"reasons\":";
-  append_reasons_json(v, reasons);
-  v += ",\"record\":";
-  if (kind == record_kind::json) {
-    v += record;
-    v += ",\"record_encoding\":\"json\"";
+  m.value.reserve(512 + info.json.size() + record.size() * 2);
+  string_sink sink(m.value);
+  json_writer w(sink);
+  w.StartObject();
+  write_key(w, "error_code");
+  w.Int(30647);
+  write_key(w, "error_message");
+  write_string(w, "Failed to Upsert Contact");
+  write_key(w, "correlation_id");
+  if (has_cid)
+    write_string(w, correlation_id->text);
+  else
+    w.Null();
+  write_key(w, "retryable");
+  w.Bool(retryable);
+  write_key(w, "reasons");
+  write_reasons(w, reasons);
+  write_key(w, "record");
+  std::string_view encoding;
+  if (kind == record_kind::json) {  // the contact object exactly as received
+    w.RawValue(record.data(), record.size(), rapidjson::kObjectType);
+    encoding = "json";
   } else if (kind == record_kind::omitted) {
-    v += "null,\"record_encoding\":\"omitted\"";
+    w.Null();
+    encoding = "omitted";
   } else if (find_invalid_utf8(record) == std::string_view::npos) {
-    append_json_string(v, record);
-    v += ",\"record_encoding\":\"string\"";
+    write_string(w, record);
+    encoding = "string";
   } else {
-    append_json_string(v, base64(record));
-    v += ",\"record_encoding\":\"base64\"";
+    write_string(w, base64(record));
+    encoding = "base64";
   }
-  v += ",";
-  append_source_json(v, src, index);
-  v += ",\"validator\":";
-  v += info.json;
-  v += ",\"rejected_at\":";
-  append_json_string(v, iso8601_utc(now_ms));
-  v += "}";
+  write_key(w, "record_encoding");
+  write_string(w, encoding);
+  write_key(w, "source");
+  write_source(w, src, index);
+  write_key(w, "validator");
+  w.RawValue(info.json.data(), info.json.size(), rapidjson::kObjectType);
+  write_key(w, "rejected_at");
+  write_string(w, iso8601_utc(now_ms));
+  w.EndObject();
   m.headers.push_back({h_error_code, "30647"});
   m.headers.push_back({h_error_reasons, reasons_header(reasons)});
   add_source_headers(m, src, index);
-  if (correlation_id && correlation_id->kind == field_kind::string) {
+  if (has_cid) {
     m.headers.push_back({h_correlation_id, std::string(correlation_id->text)});
   }
   return m;
@@ -168,7 +194,8 @@ void build_outputs(const payload_outcome& outcome, std::string_view raw_payload,
   }
   for (const contact_outcome& c : outcome.contacts) {
     if (!c.accepted()) {
-      out.push_back(rejection(c.reasons, &c.correlation_id, record_kind::json, c.raw, false, src, c.index, info, now_ms));
+      out.push_back(
+          rejection(c.reasons, &c.correlation_id, record_kind::json, c.raw, false, src, c.index, info, now_ms));
       continue;
     }
     out_message m;
@@ -198,9 +225,9 @@ reason internal_reason(std::string_view note) {
 }
 }  // namespace
 
-void build_internal_error_outputs(const payload_outcome* outcome, std::string_view raw_payload,
-                                  const source_info& src, const validator_info& info, std::int64_t now_ms,
-                                  std::string_view note, std::vector<out_message>& out) {
+void build_internal_error_outputs(const payload_outcome* outcome, std::string_view raw_payload, const source_info& src,
+                                  const validator_info& info, std::int64_t now_ms, std::string_view note,
+                                  std::vector<out_message>& out) {
   reason_list rl;
   rl.push(internal_reason(note));
   if (outcome == nullptr || outcome->malformed || outcome->contacts.empty()) {

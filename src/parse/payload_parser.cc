@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/utf8.h"
+#include "parse/json_check.h"
 
 namespace cg::parse {
 
@@ -62,10 +63,12 @@ known_key classify(std::string_view k) noexcept {
 }  // namespace
 
 struct payload_parser::impl {
-  explicit impl(payload_limits l) : limits(l), parser(l.max_payload_bytes + 64) {}
+  explicit impl(payload_limits l)
+      : limits(l), parser(l.max_payload_bytes + 64), check_stack(json_check_stack_words(l.max_payload_bytes)) {}
 
   payload_limits limits;
   od::parser parser;
+  std::vector<std::uint64_t> check_stack;  // json_check's nesting bits, for the error path
   std::unique_ptr<char[]> buf;
   std::size_t cap{0};
 
@@ -218,8 +221,8 @@ struct payload_parser::impl {
   }
 
   // One field of a contact object. `seen` tracks the four known keys (duplicate check).
-  bool contact_member(od::field& fld, std::string_view key, std::size_t depth, contact_fields& c,
-                      unsigned& seen, const char* object_start) noexcept {
+  bool contact_member(od::field& fld, std::string_view key, std::size_t depth, contact_fields& c, unsigned& seen,
+                      const char* object_start) noexcept {
     const known_key k = classify(key);
     if (k == known_key::other) return walk(fld.value(), depth + 1);
     const unsigned bit = 1u << static_cast<unsigned>(k);
@@ -291,7 +294,8 @@ struct payload_parser::impl {
         od::json_type t{};
         if (auto e = v.type().get(t)) return fail_simdjson(e);
         if (t != od::json_type::array) return fail(detail::contacts_not_array, vstart);
-        if (limits.max_depth < 2) return fail(detail::too_deep, vstart, {}, static_cast<std::int64_t>(limits.max_depth));
+        if (limits.max_depth < 2)
+          return fail(detail::too_deep, vstart, {}, static_cast<std::int64_t>(limits.max_depth));
         od::array a;
         if (auto e = v.get_array().get(a)) return fail_simdjson(e);
         if (!contact_array(a, 2, vstart)) return false;
@@ -308,6 +312,23 @@ struct payload_parser::impl {
   }
 
   bool run(std::string_view payload) noexcept {
+    if (read(payload)) return true;
+    // The error path. The simdjson pass stops at the first problem it meets, which may be a
+    // contact-shape problem ("[1,]": an element that is not an object) before the rest of the
+    // payload has been read. A payload that is not JSON must be INVALID_UTF8 / INVALID_JSON
+    // whatever its shape, with an exact offset, so check the whole text strictly now. Valid
+    // payloads never pay for this second pass.
+    if (err->what == detail::too_large || err->what == detail::empty_payload) return false;
+    json_problem p;
+    if (!check_json(std::string_view(begin, static_cast<std::size_t>(end - begin)), check_stack, p)) {
+      return fail(p.what, begin + p.offset, p.note);
+    }
+    return false;
+  }
+
+  // The fast path: one simdjson on-demand pass that reads the contacts and walks every
+  // other value. False with *err set at the first problem found.
+  bool read(std::string_view payload) noexcept {
     if (payload.size() > limits.max_payload_bytes) {
       return fail(detail::too_large, nullptr, {}, static_cast<std::int64_t>(limits.max_payload_bytes));
     }
@@ -350,23 +371,7 @@ struct payload_parser::impl {
       if (auto e = d.get_object().get(o)) return fail_simdjson(e);
       ok = root_object(o, begin + first);
     } else {
-      // A scalar root: report invalid JSON first, and only a valid scalar as the wrong root.
-      std::string_view tok;
-      if (auto e = d.raw_json_token().get(tok)) return fail_simdjson(e);
-      tok = trim_token(tok);
-      bool valid = false;
-      if (t == od::json_type::string) {
-        std::string_view s;
-        valid = d.get_string().get(s) == simdjson::SUCCESS;
-      } else {
-        valid = scalar_ok(t, tok);
-      }
-      if (!valid) return fail(detail::invalid_json, begin + first, "invalid literal, number or string");
-      if (begin + first + tok.size() < end) {
-        const char* after = begin + first + tok.size();
-        while (after < end && is_json_space(*after)) ++after;
-        if (after < end) return fail(detail::invalid_json, after, "unexpected content after the JSON value");
-      }
+      // A scalar root (whether it is valid JSON is settled by run()).
       return fail(detail::root_not_container, begin + first);
     }
     if (!ok) return false;
@@ -377,7 +382,6 @@ struct payload_parser::impl {
     }
     return true;
   }
-
 };
 
 payload_parser::payload_parser(payload_limits limits) : _impl(std::make_unique<impl>(limits)) {}
@@ -387,8 +391,7 @@ payload_parser& payload_parser::operator=(payload_parser&&) noexcept = default;
 
 const payload_limits& payload_parser::limits() const noexcept { return _impl->limits; }
 
-bool payload_parser::parse(std::string_view payload, std::vector<contact_fields>& out,
-                           reason& malformed) noexcept {
+bool payload_parser::parse(std::string_view payload, std::vector<contact_fields>& out, reason& malformed) noexcept {
   out.clear();
   _impl->out = &out;
   _impl->err = &malformed;

@@ -7,7 +7,11 @@
 /// Threading: one parser per thread; a parser is not safe for concurrent use. Creating one
 /// allocates; reuse it for every payload a thread handles.
 /// Errors: never throws on payload content. A payload that cannot be read as contacts yields
-/// `false` and one MALFORMED_PAYLOAD reason with a detail and a byte offset.
+/// `false` and one MALFORMED_PAYLOAD reason with a detail and a byte offset. Order: TOO_LARGE,
+/// EMPTY_PAYLOAD, then a payload that is not JSON is INVALID_UTF8 / INVALID_JSON (always with
+/// a byte offset) whatever its shape; only JSON gets a shape or limit detail.
+/// Cost: valid payloads take one simdjson pass; rejected ones a second, strict one
+/// (json_check.h) over the whole text.
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -30,8 +34,7 @@ class payload_parser {
   /// contact, in payload order; or returns false and sets `malformed` (code
   /// MALFORMED_PAYLOAD, byte_offset relative to the start of `payload`).
   /// The whole payload is validated as JSON, including fields contactgate does not read.
-  [[nodiscard]] bool parse(std::string_view payload, std::vector<contact_fields>& out,
-                           reason& malformed) noexcept;
+  [[nodiscard]] bool parse(std::string_view payload, std::vector<contact_fields>& out, reason& malformed) noexcept;
 
   [[nodiscard]] const payload_limits& limits() const noexcept;
 

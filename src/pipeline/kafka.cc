@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka_mock.h>
 
+#include <charconv>
 #include <chrono>
 
 #include "pipeline/log.h"
@@ -19,12 +20,21 @@ void set(rd_kafka_conf_t* conf, const std::string& k, const std::string& v, cons
 }
 
 // librdkafka's own log lines go through our JSON logger (levels mapped from syslog).
-void on_rdkafka_log(const rd_kafka_t*, int syslog_level, const char* fac, const char* buf) {
+void on_rdkafka_log(const rd_kafka_t*, int syslog_level, const char* fac, const char* buf) noexcept {
   const level lv = syslog_level <= 3 ? level::error : syslog_level == 4 ? level::warn : syslog_level <= 6 ? level::info : level::debug;
-  log(lv, std::string("librdkafka ") + fac + ": " + buf);
+  try {  // called from librdkafka's threads (C): nothing may be thrown through it
+    log(lv, std::string("librdkafka ") + fac + ": " + buf);
+  } catch (...) {
+  }
 }
 
 }  // namespace
+
+long long parse_int_or(std::string_view text, long long fallback) noexcept {
+  long long v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  return ec == std::errc() && end == text.data() + text.size() && !text.empty() ? v : fallback;
+}
 
 std::int64_t now_ms() noexcept {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -47,6 +57,13 @@ rd_kafka_conf_t* make_conf(const config::settings& s, const std::string& bootstr
     set(conf, "queued.min.messages", "1000000", "default");
     set(conf, "queued.max.messages.kbytes", "65536", "default");
     set(conf, "enable.partition.eof", "false", "default");
+    // Recovery in seconds: a member that dies for good is noticed after session.timeout.ms
+    // (librdkafka's default, 45000, kept partitions idle for 45 s), and members learn of a
+    // rebalance at their next heartbeat. Not the broker's minimum (6000): librdkafka 2.0.2
+    // fences its own static member when the coordinator is unreachable for longer than the
+    // session (librdkafka issue #3437), and a broker restart takes 4-7 s.
+    set(conf, "session.timeout.ms", "10000", "default");
+    set(conf, "heartbeat.interval.ms", "1000", "default");
   } else if (kind == client_kind::producer) {
     set(conf, "enable.idempotence", "true", "default");
     set(conf, "acks", "all", "default");

@@ -10,6 +10,7 @@ struct rd_kafka_mock_cluster_s;
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.h"
@@ -60,6 +61,10 @@ void create_topics(const config::settings& s, const std::string& bootstrap, cons
 
 /// Errors after which retrying cannot help: configuration, authentication, authorization.
 [[nodiscard]] bool is_fatal(rd_kafka_resp_err_t err) noexcept;
+
+/// The whole decimal number `text` (e.g. a contactgate.source.index header), or `fallback`
+/// when it is empty, not a number or out of range. Never throws (used in callbacks).
+[[nodiscard]] long long parse_int_or(std::string_view text, long long fallback) noexcept;
 
 /// Milliseconds since the Unix epoch.
 [[nodiscard]] std::int64_t now_ms() noexcept;

@@ -57,6 +57,7 @@ struct partition_state {
   std::int64_t next_commit{-1};
   std::int64_t committed{-1};
   std::int64_t resume_from{-1};  // exactly_once: after a rewind, older messages are stale
+  std::int64_t stop_at{-1};      // exactly_once: an output of this offset was refused; never pass it
   bool stuck{false};
 };
 
@@ -83,6 +84,9 @@ struct processor::impl {
   std::size_t in_flight{0};
   std::string fatal;
   int fatal_rc{1};  // exit code of `fatal`: exit_auth when retrying cannot fix it (processor.h)
+  // Fenced (the consumer as a static member, FENCED_INSTANCE_ID, or the transactional
+  // producer): run() returns processor::fenced so the caller can start again with new clients.
+  std::atomic<bool> fenced{false};
   clock_type::time_point last_commit = clock_type::now();
   clock_type::time_point last_transport_log{};
   clock_type::time_point last_snapshot{};
@@ -90,11 +94,47 @@ struct processor::impl {
   const bool eos = cfg.processing_guarantee == config::guarantee::exactly_once;
   bool in_txn{false};
   int abort_streak{0};
+  std::string refused;  // an output of the open transaction that produce() refused: never commit it
+  std::int32_t refused_partition{-1};
+  std::int64_t refused_offset{-1};
   clock_type::time_point last_txn_commit = clock_type::now();
 
   // ---- callbacks (all invoked on the main thread, inside poll/consume calls) ----
 
-  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  // librdkafka calls these from C, where an exception must never arrive. Whatever one
+  // throws (std::bad_alloc from string building or map insertion) stops the process with
+  // exit 1 instead, committing nothing more.
+  void callback_failed(const char* which) noexcept {
+    try {
+      if (fatal.empty()) fatal = std::string("an exception in the librdkafka ") + which + " callback";
+    } catch (...) {
+      fatal = "callback threw";  // short enough for the small-string buffer: no allocation
+    }
+  }
+  static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque) noexcept {
+    try {
+      on_delivery_unguarded(rk, m, opaque);
+    } catch (...) {
+      static_cast<impl*>(opaque)->callback_failed("delivery report");
+    }
+  }
+  static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) noexcept {
+    try {
+      on_error_unguarded(rk, err, reason, opaque);
+    } catch (...) {
+      static_cast<impl*>(opaque)->callback_failed("error");
+    }
+  }
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list,
+                           void* opaque) noexcept {
+    try {
+      on_rebalance_unguarded(rk, err, list, opaque);
+    } catch (...) {
+      static_cast<impl*>(opaque)->callback_failed("rebalance");
+    }
+  }
+
+  static void on_delivery_unguarded(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<impl*>(opaque);
     auto* j = static_cast<job*>(m->_private);
     if (m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && j->msg && !j->orphan) {
@@ -113,7 +153,7 @@ struct processor::impl {
       if (!was_replacement) {
         self->st.contacts_accepted.fetch_sub(m->rkt == self->accepted_topic ? 1 : 0, std::memory_order_relaxed);
         if (m->rkt == self->rejected_topic) self->st.contacts_rejected.fetch_sub(1, std::memory_order_relaxed);
-        emit::out_message r = self->replacement(cid, index.empty() ? -1 : std::stoll(index), *j->msg);
+        emit::out_message r = self->replacement(cid, parse_int_or(index, -1), *j->msg);
         r.headers.push_back({h_replacement, "1"});
         log(level::error, "the topic refused an output of input partition " + std::to_string(j->msg->partition) +
                               " offset " + std::to_string(j->offset) + " as too large; rejected as INTERNAL_SERVER_ERROR");
@@ -152,13 +192,32 @@ struct processor::impl {
     }
   }
 
-  static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  // The message for librdkafka's fatal error on `rk`, with what to do about it.
+  std::string explain_fatal(rd_kafka_t* rk) {
+    char buf[512];
+    const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk, buf, sizeof buf);
+    std::string what = std::string("fatal Kafka error: ") + buf;
+    if (cause == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID) {
+      fenced = true;
+      what += " (another consumer joined group " + cfg.group_id + " with this instance's group.instance.id " +
+              cfg.group_instance_id +
+              ": every running instance needs its own; two instances of one group on one host must set different "
+              "kafka.group_instance_id values)";
+    } else if (eos && (cause == RD_KAFKA_RESP_ERR__FENCED || cause == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+                       cause == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH)) {
+      fenced = true;
+      what += " (another instance started with this instance's transactional.id " + cfg.transactional_id +
+              ": every running instance needs its own; two instances of one group on one host must set different "
+              "processing.transactional_id and kafka.group_instance_id values)";
+    }
+    return what;
+  }
+
+  static void on_error_unguarded(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
     auto* self = static_cast<impl*>(opaque);
     const auto e = static_cast<rd_kafka_resp_err_t>(err);
     if (e == RD_KAFKA_RESP_ERR__FATAL) {
-      char buf[512];
-      rd_kafka_fatal_error(rk, buf, sizeof buf);
-      self->fatal = std::string("fatal Kafka error: ") + buf;
+      self->fatal = self->explain_fatal(rk);
       return;
     }
     if (is_fatal(e)) {
@@ -178,8 +237,8 @@ struct processor::impl {
     log(level::warn, std::string("Kafka: ") + rd_kafka_err2name(e) + ": " + reason);
   }
 
-  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list,
-                           void* opaque) {
+  static void on_rebalance_unguarded(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list,
+                                     void* opaque) {
     auto* self = static_cast<impl*>(opaque);
     self->st.rebalances.fetch_add(1, std::memory_order_relaxed);
     const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
@@ -339,14 +398,33 @@ struct processor::impl {
           st.remember_rejection(std::move(line));
         }
       }
-      // librdkafka header lists are built here, off the consumer/producer thread.
+      // librdkafka header lists are built here, off the consumer/producer thread. An input
+      // sent again by `contactgate redrive` keeps its contactgate.redrive.* headers on every
+      // output, so a contact rejected again says how often it was redriven (the loop guard).
+      rd_kafka_headers_t* in_headers = nullptr;
+      if (rd_kafka_message_headers(m, &in_headers) != RD_KAFKA_RESP_ERR_NO_ERROR) in_headers = nullptr;
       j->headers.reserve(j->outputs.size());
-      for (const auto& o : j->outputs) j->headers.push_back(headers_of(o));
+      for (const auto& o : j->outputs) {
+        rd_kafka_headers_t* hs = headers_of(o);
+        if (in_headers) copy_redrive_headers(in_headers, hs);
+        j->headers.push_back(hs);
+      }
       const auto busy = clock_type::now() - t0;
       st.validation_seconds.observe(std::chrono::duration<double>(busy).count());
       st.worker_busy_ns.fetch_add(static_cast<std::uint64_t>(std::chrono::nanoseconds(busy).count()),
                                   std::memory_order_relaxed);
       j->ready.store(true, std::memory_order_release);
+    }
+  }
+
+  static void copy_redrive_headers(const rd_kafka_headers_t* in, rd_kafka_headers_t* out) {
+    static constexpr std::string_view prefix = "contactgate.redrive.";
+    const char* name = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    for (size_t i = 0; rd_kafka_header_get_all(in, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+      if (std::string_view(name).substr(0, prefix.size()) == prefix)
+        rd_kafka_header_add(out, name, -1, value, static_cast<ssize_t>(size));
     }
   }
 
@@ -368,7 +446,7 @@ struct processor::impl {
       if (h.name == emit::h_correlation_id) cid = h.value;
       if (h.name == emit::h_source_index) index = h.value;
     }
-    return replacement(cid, index.empty() ? -1 : std::stoll(index), in);
+    return replacement(cid, parse_int_or(index, -1), in);
   }
 
   // Where an output came from (views into `m`, which outlives the output's construction).
@@ -435,6 +513,16 @@ struct processor::impl {
         log(level::error, "cannot produce the output of input partition " + std::to_string(j->part->partition) +
                               " offset " + std::to_string(j->offset) + " (" + std::to_string(o.value.size()) +
                               " bytes): " + rd_kafka_err2str(e));
+        if (e == RD_KAFKA_RESP_ERR__FATAL) {  // e.g. fenced: not this output's fault
+          if (fatal.empty()) fatal = explain_fatal(producer.get());
+        } else if (eos && refused.empty()) {
+          // The open transaction now holds this record's input offset without its output:
+          // it must not commit (commit_transaction() aborts it instead).
+          refused = "input partition " + std::to_string(j->part->partition) + " offset " + std::to_string(j->offset) +
+                    ": " + rd_kafka_err2str(e);
+          refused_partition = j->part->partition;
+          refused_offset = j->offset;
+        }
         break;
       }
     }
@@ -577,6 +665,33 @@ struct processor::impl {
   bool commit_transaction() {
     last_txn_commit = clock_type::now();
     if (!in_txn) return true;
+    if (!refused.empty()) {
+      // Committing would store the refused record's input offset with no outcome written.
+      // Abort, rewind, and stop that partition just before the record (as at_least_once
+      // does): what precedes it commits in the next transactions, other partitions go on.
+      const std::string what = std::move(refused);
+      const std::int32_t partition = refused_partition;
+      const std::int64_t offset = refused_offset;
+      log(level::error, "transaction aborted, re-consuming from the last commit: an output was refused (" + what + ")");
+      // librdkafka 2.0.2 sends the abort without waiting for the transaction's pending
+      // AddPartitionsToTxn; the broker then answers INVALID_TXN_STATE, a fatal error. Let
+      // the produced outputs reach the broker first (they stay uncommitted).
+      rd_kafka_flush(producer.get(), 10000);
+      abort_and_rewind();
+      if (auto it = parts.find(partition); it != parts.end()) {
+        it->second.stop_at = it->second.stop_at < 0 ? offset : std::min(it->second.stop_at, offset);
+        log(level::error, "partition " + std::to_string(partition) + " of " + cfg.input_topic +
+                              " is stopped at offset " + std::to_string(offset) +
+                              ": its output was refused; nothing past it will be committed. Fix the cause (see the "
+                              "error above) and restart contactgate.");
+      }
+      if (++abort_streak >= 5 && fatal.empty()) {
+        fatal = "5 transactions in a row could not commit; an output was refused (" + what +
+                "): nothing past it is committed. Fix the cause (e.g. kafka.producer.message.max.bytes below the "
+                "output's size) and restart contactgate.";
+      }
+      return false;
+    }
     rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
     for (auto& [id, p] : parts) {
       if (p.emitted > 0) rd_kafka_topic_partition_list_add(l, cfg.input_topic.c_str(), id)->offset = p.inflight[p.emitted - 1]->offset + 1;
@@ -622,10 +737,17 @@ struct processor::impl {
     rd_kafka_topic_partition_list_destroy(l);
     const std::string what = rd_kafka_error_string(err);
     const bool is_fatal_err = rd_kafka_error_is_fatal(err);
+    const rd_kafka_resp_err_t code = rd_kafka_error_code(err);
     rd_kafka_error_destroy(err);
     if (is_fatal_err) {
+      // Fenced: by another instance with this transactional.id, or by the broker aborting a
+      // transaction that outlived transaction.timeout.ms while it was out of reach.
+      fenced = code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+               code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
       fatal = "fatal transaction error (another instance with transactional.id " + cfg.transactional_id +
-              " may have fenced this one): " + what;
+              " may have fenced this one: two instances of one group on one host must set different "
+              "processing.transactional_id and kafka.group_instance_id values): " +
+              what;
       return false;
     }
     log(level::warn, "transaction aborted, re-consuming from the last commit: " + what);
@@ -648,12 +770,28 @@ struct processor::impl {
   }
 
   void abort_and_rewind() {
-    if (rd_kafka_error_t* e = rd_kafka_abort_transaction(producer.get(), 60000)) {
-      fatal = std::string("cannot abort the transaction: ") + rd_kafka_error_string(e);
+    for (int attempt = 0;; ++attempt) {
+      rd_kafka_error_t* e = rd_kafka_abort_transaction(producer.get(), 60000);
+      if (e == nullptr) break;
+      // A retriable failure (e.g. the coordinator still busy with this transaction's
+      // AddPartitionsToTxn) is retried, as librdkafka documents.
+      if (rd_kafka_error_is_retriable(e) && attempt < 10) {
+        log(level::warn, std::string("aborting the transaction, retrying: ") + rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      if (fatal.empty()) {
+        fatal = rd_kafka_error_is_fatal(e) ? "cannot abort the transaction: " + explain_fatal(producer.get())
+                                           : std::string("cannot abort the transaction: ") + rd_kafka_error_string(e);
+      }
       rd_kafka_error_destroy(e);
       return;
     }
     in_txn = false;
+    refused.clear();  // it was in the aborted transaction
+    refused_partition = -1;
+    refused_offset = -1;
     rd_kafka_poll(producer.get(), 0);  // purged messages' delivery reports
     rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
     for (auto& [id, p] : parts) rd_kafka_topic_partition_list_add(l, cfg.input_topic.c_str(), id);
@@ -804,16 +942,48 @@ struct processor::impl {
         throw kafka_error(std::string("transactional.id: ") + err);
       }
     }
+    if (eos && cfg.kafka_producer.count("transaction.timeout.ms") == 0 &&
+        cfg.kafka_common.count("transaction.timeout.ms") == 0) {
+      // An instance that dies for good leaves its transaction open, and read_committed
+      // consumers of the output partitions it wrote to (and the instance that takes over its
+      // input partitions) wait until the broker aborts it: after transaction.timeout.ms
+      // (librdkafka's default 60000) plus up to the broker's
+      // transaction.abort.timed.out.transaction.cleanup.interval.ms (10000). Transactions
+      // here last transaction_interval_ms (100 ms), so 10 s is ample (as Kafka Streams).
+      if (rd_kafka_conf_set(pc, "transaction.timeout.ms", "10000", err, sizeof err) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(pc);
+        throw kafka_error(std::string("transaction.timeout.ms: ") + err);
+      }
+    }
+    if (cfg.kafka_producer.count("allow.auto.create.topics") == 0 &&
+        cfg.kafka_common.count("allow.auto.create.topics") == 0) {
+      // A broker with auto.create.topics.enable (Kafka's default) creates any topic a
+      // producer asks metadata for, with the broker's default partition count: missing
+      // output topics must stay missing and be reported (wait_for_topics).
+      if (rd_kafka_conf_set(pc, "allow.auto.create.topics", "false", err, sizeof err) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(pc);
+        throw kafka_error(std::string("allow.auto.create.topics: ") + err);
+      }
+    }
     rd_kafka_conf_set_opaque(pc, this);
     rd_kafka_conf_set_dr_msg_cb(pc, &impl::on_delivery);
     rd_kafka_conf_set_error_cb(pc, &impl::on_error);
     rd_kafka_t* p = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof err);
     if (!p) throw kafka_error(std::string("cannot create the producer: ") + err);
     producer.reset(p);
-    accepted_topic = rd_kafka_topic_new(p, cfg.accepted_topic.c_str(), nullptr);
-    rejected_topic = rd_kafka_topic_new(p, cfg.rejected_topic.c_str(), nullptr);
+    // The output topic handles are made once wait_for_topics() has seen the topics: a
+    // handle makes librdkafka ask the brokers for the topic's metadata.
 
     rd_kafka_conf_t* cc = make_conf(cfg, bootstrap, client_kind::consumer);
+    // Static membership (KIP-345): only the processor's own consumer joins the group with
+    // the instance id (the lag probe, tail and support-bundle assign partitions by hand).
+    if (!cfg.group_instance_id.empty() && cfg.kafka_consumer.count("group.instance.id") == 0) {
+      if (rd_kafka_conf_set(cc, "group.instance.id", cfg.group_instance_id.c_str(), err, sizeof err) !=
+          RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(cc);
+        throw kafka_error(std::string("group.instance.id: ") + err);
+      }
+    }
     rd_kafka_conf_set_opaque(cc, this);
     rd_kafka_conf_set_rebalance_cb(cc, &impl::on_rebalance);
     rd_kafka_conf_set_error_cb(cc, &impl::on_error);
@@ -833,6 +1003,10 @@ struct processor::impl {
         fatal = "input topic " + cfg.input_topic + " does not exist: " + what;
         return;
       }
+      if (e == RD_KAFKA_RESP_ERR__FATAL) {
+        fatal = explain_fatal(consumer.get());
+        return;
+      }
       if (is_fatal(e)) {
         fatal_rc = processor::exit_auth;
         fatal = std::string("consumer: ") + rd_kafka_err2name(e) + ": " + what;
@@ -848,6 +1022,14 @@ struct processor::impl {
     }
     if (m->offset < it->second.resume_from) {  // fetched before a rewind: will come again
       rd_kafka_message_destroy(m);
+      return;
+    }
+    if (it->second.stop_at >= 0 && m->offset >= it->second.stop_at) {  // exactly_once: refused output
+      rd_kafka_message_destroy(m);
+      if (!it->second.stuck) {
+        it->second.stuck = true;
+        pause_one(it->second.partition);
+      }
       return;
     }
     auto* j = new job;
@@ -875,6 +1057,8 @@ struct processor::impl {
       }
       return 0;  // stopped while waiting
     }
+    accepted_topic = rd_kafka_topic_new(producer.get(), cfg.accepted_topic.c_str(), nullptr);
+    rejected_topic = rd_kafka_topic_new(producer.get(), cfg.rejected_topic.c_str(), nullptr);
     if (eos && !init_transactions(stop)) {
       if (!fatal.empty()) {
         log(level::error, fatal);
@@ -890,9 +1074,11 @@ struct processor::impl {
       log(level::error, std::string("cannot subscribe to ") + cfg.input_topic + ": " + rd_kafka_err2str(se));
       return 1;
     }
-    log(level::info, "processing " + cfg.input_topic + " -> " + cfg.accepted_topic + " / " + cfg.rejected_topic +
-                         " with " + std::to_string(cfg.workers) + " workers, group " + cfg.group_id + ", " +
-                         (eos ? "exactly_once" : "at_least_once"));
+    log(level::info,
+        "processing " + cfg.input_topic + " -> " + cfg.accepted_topic + " / " + cfg.rejected_topic + " with " +
+            std::to_string(cfg.workers) + " workers, group " + cfg.group_id +
+            (cfg.group_instance_id.empty() ? std::string() : " as static member " + cfg.group_instance_id) + ", " +
+            (eos ? "exactly_once" : "at_least_once"));
     st.workers.store(cfg.workers);
     st.running.store(true);
     pool.start(cfg.workers, [this](unsigned) { return worker{*this, validate::payload_validator(rules, cfg.limits)}; });
@@ -921,6 +1107,7 @@ struct processor::impl {
     const bool failed = !fatal.empty();
     if (failed) log(level::error, fatal);
     shutdown(failed);
+    if (failed && fenced.load()) return processor::fenced;
     return failed ? fatal_rc : 0;
   }
 
@@ -929,7 +1116,7 @@ struct processor::impl {
     if (!failed && eos) {
       log(level::info, "stopping: finishing " + std::to_string(in_flight) + " in-flight messages");
       while (pending_work() && clock_type::now() < deadline && fatal.empty()) {
-        pump(false);
+        pump();  // transactions stay short (transaction.timeout.ms) while draining
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
       commit_transaction();
@@ -947,6 +1134,7 @@ struct processor::impl {
       }
       commit(true);
     }
+    if (!failed) leave_group(deadline);
     rd_kafka_consumer_close(consumer.get());  // revokes (release) what is still assigned
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
     rd_kafka_flush(producer.get(), static_cast<int>(std::max<long long>(left, 1000)));
@@ -959,6 +1147,40 @@ struct processor::impl {
     }
     parts.clear();
     log(level::info, "stopped: committed " + std::to_string(st.messages_committed.load()) + " input messages");
+  }
+
+  // A static member (group.instance.id) sends no LeaveGroup when it closes (KIP-345), so
+  // the group would keep its partitions idle until session.timeout.ms expires. Stopping on
+  // SIGTERM is a departure: unsubscribe first, which revokes (release() commits) and, not
+  // being a termination, does send LeaveGroup; then close. librdkafka resets the member id
+  // when it sends the LeaveGroup, which is what this waits for. A crash (SIGKILL) sends
+  // nothing, and the restarted instance takes its partitions back under the same id.
+  void leave_group(clock_type::time_point deadline) {
+    if (cfg.group_instance_id.empty()) return;  // a dynamic member leaves on close by itself
+    if (const rd_kafka_resp_err_t e = rd_kafka_unsubscribe(consumer.get())) {
+      log(level::warn, std::string("cannot leave the group: ") + rd_kafka_err2str(e));
+      return;
+    }
+    // At least one second, even past the deadline: a missed leave costs the group
+    // session.timeout.ms of idle partitions.
+    const auto until = std::max(deadline, clock_type::now() + std::chrono::seconds(1));
+    while (clock_type::now() < until && fatal.empty()) {
+      // Messages still arriving belong to partitions being revoked: not processed, not
+      // committed, so their next owner consumes them.
+      if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer.get(), 20)) {
+        rd_kafka_message_destroy(m);
+        continue;
+      }
+      char* id = rd_kafka_memberid(consumer.get());
+      const bool left = id == nullptr || *id == '\0';
+      if (id) rd_kafka_mem_free(consumer.get(), id);
+      if (left && parts.empty()) {
+        log(level::info, "left group " + cfg.group_id + " (static member " + cfg.group_instance_id + ")");
+        return;
+      }
+    }
+    log(level::warn, "could not confirm leaving group " + cfg.group_id +
+                         "; the other instances take its partitions after session.timeout.ms");
   }
 
   ~impl() {

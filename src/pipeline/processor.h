@@ -36,8 +36,15 @@ class processor {
   static constexpr int exit_auth = 4;    ///< authentication, authorization or TLS failure
 
   /// Runs until `stop` becomes true, then drains in-flight work, commits and closes
-  /// within settings.shutdown_timeout. Returns 0 on a clean stop, else an exit code above.
+  /// within settings.shutdown_timeout. Returns 0 on a clean stop, an exit code above or 1 on
+  /// a fatal error, and
+  /// `fenced` when the broker fenced this instance: the consumer as a static member
+  /// (FENCED_INSTANCE_ID: librdkafka 2.0.2 gets it after the coordinator was out of reach
+  /// for longer than session.timeout.ms) or the transactional producer (its transaction
+  /// outlived transaction.timeout.ms while the broker was out of reach), or another
+  /// instance uses the same group.instance.id / transactional.id.
   [[nodiscard]] int run(const std::atomic<bool>& stop);
+  static constexpr int fenced = -1;  // never an exit code: run_processor starts again
 
  private:
   struct impl;

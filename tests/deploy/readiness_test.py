@@ -75,7 +75,7 @@ def main():
     def start(bootstrap, name, extra=()):
         port = free_port()
         p = subprocess.Popen([binary, "run", "-b", bootstrap, "-g", "ready-test", "--set", "http.port=%d" % port,
-                              "--set", "pipeline.workers=1"] + list(extra),
+                              "--set", "pipeline.workers=1", "--set", "kafka.group_instance_id=ready-" + name] + list(extra),
                              stdout=open(os.path.join(work, name + ".log"), "w"), stderr=subprocess.STDOUT)
         procs.append(p)
         return port

@@ -80,6 +80,7 @@ class instance:
         self.proc = subprocess.Popen(
             [binary, "run", "-b", bootstrap, "-g", "scale", "--set", "http.port=%d" % self.port,
              "--set", "processing.guarantee=exactly_once", "--set", "processing.transactional_id=scale-" + name,
+             "--set", "kafka.group_instance_id=scale-" + name,
              "--set", "pipeline.workers=1", "--set", "pipeline.shutdown_timeout_ms=%d" % SHUTDOWN_TIMEOUT_MS] + TOPICS,
             stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
 

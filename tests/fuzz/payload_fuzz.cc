@@ -10,8 +10,8 @@
 //   * simdjson's DOM parser (a different code path than contactgate's on-demand walk).
 //   * the ISO 3166-1 list read from Debian's iso-codes JSON at start-up, and the postal
 //     patterns compiled here with RE2 from the table's text, for the expected reasons.
-#include <simdjson.h>
 #include <re2/re2.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <array>
@@ -52,8 +52,8 @@ constexpr std::string_view kBom = "\xEF\xBB\xBF";
   std::fflush(stderr);
   __builtin_trap();
 }
-#define CHECK(cond, what) \
-  do {                    \
+#define CHECK(cond, what)              \
+  do {                                 \
     if (!(cond)) fail(what, __LINE__); \
   } while (0)
 
@@ -96,6 +96,25 @@ std::size_t first_invalid_utf8(std::string_view s) {
     i += len;
   }
   return std::string_view::npos;
+}
+
+// UTF-16/32 as README "Rules" describes it: a UTF-16 BOM (FE FF, FF FE), a UTF-32 BOM, or
+// RFC 4627 section 3's NUL-byte patterns in the first four bytes (two for a two-byte text),
+// for a length that is a multiple of the code unit.
+bool looks_utf16_or_utf32(std::string_view t) {
+  auto b = [&](std::size_t i) { return static_cast<unsigned char>(t[i]); };
+  const std::size_t n = t.size();
+  if (n >= 2 && ((b(0) == 0xFE && b(1) == 0xFF) || (b(0) == 0xFF && b(1) == 0xFE))) return true;
+  if (n >= 4 && b(0) == 0 && b(1) == 0 && b(2) == 0xFE && b(3) == 0xFF) return true;
+  if (n >= 4 && n % 4 == 0 &&
+      ((b(0) == 0 && b(1) == 0 && b(2) == 0 && b(3) != 0) || (b(0) != 0 && b(1) == 0 && b(2) == 0 && b(3) == 0)))
+    return true;
+  if (n >= 2 && n % 2 == 0) {
+    const bool four = n >= 4;
+    if (b(0) == 0 && b(1) != 0 && (!four || (b(2) == 0 && b(3) != 0))) return true;
+    if (b(0) != 0 && b(1) == 0 && (!four || (b(2) != 0 && b(3) == 0))) return true;
+  }
+  return false;
 }
 
 std::size_t code_points(std::string_view s) {
@@ -365,7 +384,7 @@ class ref_json {
 
 enum class known { correlation_id, country_iso_code, contact_id, zip_code };
 constexpr std::array<std::string_view, 4> kKnownNames = {"correlation_id", "country_iso_code", "contact_id",
-                                                        "zip_code"};
+                                                         "zip_code"};
 
 struct ref_field {
   field_kind kind{field_kind::absent};
@@ -429,7 +448,8 @@ void contact_array(const jdoc& d, const jnode& arr, ref_structure& st) {
 // For a valid JSON text with a container root.
 ref_structure structure_of(const jdoc& d) {
   ref_structure st;
-  if (static_cast<std::size_t>(d.max_depth) > kLimits.max_depth) st.possible.insert(detail::too_deep), st.definite = true;
+  if (static_cast<std::size_t>(d.max_depth) > kLimits.max_depth)
+    st.possible.insert(detail::too_deep), st.definite = true;
   if (d.max_string > kLimits.max_string_bytes) st.possible.insert(detail::string_too_long), st.definite = true;
   const jnode& root = d.nodes[0];
   if (root.kind == jkind::array) {
@@ -463,21 +483,19 @@ ref_structure structure_of(const jdoc& d) {
 struct expectation {
   bool none_ok{false};
   std::set<detail> details;
-  std::int64_t number{-1};  // DUPLICATE_IN_REQUEST: index of the first contact with the id
+  std::int64_t number{-1};          // DUPLICATE_IN_REQUEST: index of the first contact with the id
   std::set<cg::e164_problem> e164;  // NOT_E164: the problems that apply
 };
 
 struct tables {
   cg::validate::reference_phone_validator phones;
-  std::set<std::string> iso;  // assigned alpha-2 codes, from iso-codes
+  std::set<std::string> iso;                                // assigned alpha-2 codes, from iso-codes
   std::map<std::string, std::unique_ptr<re2::RE2>> postal;  // has postal codes: pattern; else null
 };
 
 bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
-bool valid_correlation_id(std::string_view s) {
-  return s.size() == 32 && std::all_of(s.begin(), s.end(), is_hex);
-}
+bool valid_correlation_id(std::string_view s) { return s.size() == 32 && std::all_of(s.begin(), s.end(), is_hex); }
 
 bool uuid_form(std::string_view s) {
   if (s.size() != 36) return false;
@@ -645,8 +663,7 @@ bool detail_fits(reason_code code, detail d) {
              d == detail::invalid_length || d == detail::is_possible_local_only || d == detail::not_valid;
     case reason_code::invalid_zip_code:
       return d == detail::wrong_type || d == detail::format_mismatch || d == detail::country_has_no_postal_codes;
-    case reason_code::malformed_payload:
-      return d >= detail::empty_payload && d <= detail::too_many_contacts;
+    case reason_code::malformed_payload: return d >= detail::empty_payload && d <= detail::too_many_contacts;
     case reason_code::internal_server_error: return false;  // reserved for the stream processor
   }
   return false;
@@ -736,9 +753,9 @@ struct harness {
   cg::validate::payload_validator validator{rules, kLimits};
   cg::emit::validator_info info = cg::emit::make_validator_info("fuzz", "phone", "iso", "postal");
   cg::emit::source_info src{"contacts.upsert", 3, 1834, 1795801295000, false, {}};
-  simdjson::dom::parser dom;                                      // the payload (depth capped at 64)
-  simdjson::dom::parser record_dom;                               // the rejection records
-  simdjson::error_code dom_error{simdjson::SUCCESS};              // the payload's DOM parse
+  simdjson::dom::parser dom;                          // the payload (depth capped at 64)
+  simdjson::dom::parser record_dom;                   // the rejection records
+  simdjson::error_code dom_error{simdjson::SUCCESS};  // the payload's DOM parse
   ref_json ref;
   jdoc doc;
   jdoc record_doc;
@@ -808,8 +825,7 @@ std::string reasons_header(const cg::reason_list& rl) {
 void harness::check_rejection(const cg::emit::out_message& m, const rejection_spec& want) {
   const bool id_is_string = want.correlation_id && want.correlation_id->kind == field_kind::string;
   CHECK(m.dest == cg::emit::destination::rejected && m.malformed == want.malformed, "rejection: rejected topic, flag");
-  CHECK(m.reasons.size == want.reasons->size &&
-            std::equal(m.reasons.begin(), m.reasons.end(), want.reasons->begin()),
+  CHECK(m.reasons.size == want.reasons->size && std::equal(m.reasons.begin(), m.reasons.end(), want.reasons->begin()),
         "rejection: its reasons");
   CHECK(m.has_key == id_is_string && (!id_is_string || m.key == want.correlation_id->text),
         "rejection without input key: key is the correlation_id when it is a string, else none");
@@ -975,17 +991,32 @@ void harness::run(std::string_view payload) {
     CHECK(std::all_of(text.begin(), text.end(), is_json_space), "EMPTY_PAYLOAD: nothing but whitespace");
   }
   if (outcome.malformed && mr.what == detail::too_deep) CHECK(mr.number == 32, "TOO_DEEP names the limit");
-  if (outcome.malformed && mr.what == detail::too_many_contacts) CHECK(mr.number == 100, "TOO_MANY_CONTACTS names the limit");
-  if (outcome.malformed && mr.what == detail::string_too_long) CHECK(mr.number == 1024, "STRING_TOO_LONG names the limit");
+  if (outcome.malformed && mr.what == detail::too_many_contacts)
+    CHECK(mr.number == 100, "TOO_MANY_CONTACTS names the limit");
+  if (outcome.malformed && mr.what == detail::string_too_long)
+    CHECK(mr.number == 1024, "STRING_TOO_LONG names the limit");
 
   const std::size_t bad_utf8 = first_invalid_utf8(text);
   if (bad_utf8 != std::string_view::npos) {
     CHECK(outcome.malformed, "invalid UTF-8: malformed");
   }
+  // UTF-16/32 input (issue 12): a UTF-16 BOM, or RFC 4627's NUL patterns with a fitting
+  // length, is INVALID_UTF8 at its first byte even when its bytes happen to be valid UTF-8.
+  const bool foreign = looks_utf16_or_utf32(text);
+  const auto bom_bytes = static_cast<std::int64_t>(payload.size() - text.size());
+  if (foreign) CHECK(outcome.malformed && mr.what == detail::invalid_utf8, "UTF-16/32 input: INVALID_UTF8");
   if (outcome.malformed && mr.what == detail::invalid_utf8) {
-    CHECK(bad_utf8 != std::string_view::npos, "INVALID_UTF8: the payload really is not UTF-8");
-    CHECK(mr.byte_offset == static_cast<std::int64_t>(bad_utf8 + (payload.size() - text.size())),
-          "INVALID_UTF8: byte_offset is the first invalid byte");
+    if (foreign) {
+      CHECK(mr.byte_offset == bom_bytes, "INVALID_UTF8 for UTF-16/32: byte_offset is its first byte");
+    } else {
+      CHECK(bad_utf8 != std::string_view::npos, "INVALID_UTF8: the payload really is not UTF-8");
+      CHECK(mr.byte_offset == static_cast<std::int64_t>(bad_utf8) + bom_bytes,
+            "INVALID_UTF8: byte_offset is the first invalid byte");
+    }
+  }
+  if (outcome.malformed && (mr.what == detail::invalid_json || mr.what == detail::invalid_utf8)) {
+    CHECK(mr.byte_offset >= 0 && mr.byte_offset <= static_cast<std::int64_t>(payload.size()),
+          "INVALID_JSON/INVALID_UTF8: a byte_offset inside the payload (or its end)");
   }
 
   if (g_stats_on) {
@@ -999,7 +1030,7 @@ void harness::run(std::string_view payload) {
     }
   }
   check_dom(text);
-  if (bad_utf8 == std::string_view::npos) check_against_reference(text);
+  if (bad_utf8 == std::string_view::npos && !foreign) check_against_reference(text);
   check_internal_error_outputs(payload);
 }
 
@@ -1061,21 +1092,25 @@ void harness::check_against_reference(std::string_view text) {
     const simdjson::error_code e = dom_error;
     if (e == simdjson::SUCCESS) CHECK(doc.status == jstatus::valid, "ORACLE: DOM accepts, reference parser refuses");
     if (doc.status == jstatus::valid && doc.max_depth <= 64) {
-      CHECK(e == simdjson::SUCCESS || e == simdjson::NUMBER_ERROR,
-            "ORACLE: reference parser accepts, DOM refuses");
+      CHECK(e == simdjson::SUCCESS || e == simdjson::NUMBER_ERROR, "ORACLE: reference parser accepts, DOM refuses");
     }
   }
 
-  count(doc.status == jstatus::valid ? "reference: valid JSON" : doc.status == jstatus::invalid ? "reference: invalid JSON" : "reference: lone surrogate (skipped)");
+  count(doc.status == jstatus::valid     ? "reference: valid JSON"
+        : doc.status == jstatus::invalid ? "reference: invalid JSON"
+                                         : "reference: lone surrogate (skipped)");
   if (doc.status == jstatus::unspecified) return;  // lone surrogate escape: RFC 8259 §8.2
   if (doc.status == jstatus::invalid) {
     CHECK(outcome.malformed, "not valid JSON (RFC 8259) but not malformed");
     CHECK(mr.what != detail::root_not_container, "ROOT_NOT_CONTAINER for a payload that is not valid JSON");
+    // Issue 12: not JSON is INVALID_JSON whatever the shape or depth (blank is EMPTY_PAYLOAD).
+    CHECK(mr.what == detail::invalid_json || mr.what == detail::empty_payload,
+          "not valid JSON (RFC 8259) but not INVALID_JSON");
     return;
   }
   // Valid JSON.
-  CHECK(!(outcome.malformed && (mr.what == detail::invalid_json || mr.what == detail::invalid_utf8 ||
-                                mr.what == detail::empty_payload)),
+  CHECK(!(outcome.malformed &&
+          (mr.what == detail::invalid_json || mr.what == detail::invalid_utf8 || mr.what == detail::empty_payload)),
         "valid JSON (RFC 8259) but INVALID_JSON/INVALID_UTF8/EMPTY_PAYLOAD");
   const jnode& root = doc.nodes[0];
   if (root.kind != jkind::object && root.kind != jkind::array) {

@@ -230,8 +230,11 @@ def test_two_instances(binary, bootstrap, count, workdir):
     where = produce(bootstrap, "t4.in", stream)
     topics = ["--set", "topics.input=t4.in", "--set", "topics.accepted=t4.ok", "--set", "topics.rejected=t4.bad",
               "--set", "pipeline.max_in_flight=2000"]
-    a = start_cg(binary, bootstrap, "g4", os.path.join(workdir, "cg4a.log"), topics)
-    b = start_cg(binary, bootstrap, "g4", os.path.join(workdir, "cg4b.log"), topics)
+    # Two instances on one host: each needs its own group.instance.id (the default is one per host).
+    a = start_cg(binary, bootstrap, "g4", os.path.join(workdir, "cg4a.log"),
+                 topics + ["--set", "kafka.group_instance_id=g4-a"])
+    b = start_cg(binary, bootstrap, "g4", os.path.join(workdir, "cg4b.log"),
+                 topics + ["--set", "kafka.group_instance_id=g4-b"])
     time.sleep(5)
     a.send_signal(signal.SIGTERM)
     check(a.wait(30) == 0, "the stopped instance exits cleanly")
@@ -352,6 +355,90 @@ def test_exactly_once(binary, bootstrap, count, workdir):
     check(not missing and dups == 0, "exactly_once: every contact exactly once after kill -9 (read_committed)")
 
 
+def test_exactly_once_refused_output(binary, bootstrap, workdir):
+    print("== test 7: exactly_once, an output produce() refuses: never committed past, no loss, no duplicate",
+          flush=True)
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic(t, 3, 1) for t in ("t8.in", "t8.ok", "t8.bad")]).values():
+        f.result(30)
+    gen = subprocess.run([binary, "generate", "--count", "600", "--seed", "88", "--invalid-ratio", "0"],
+                         check=True, capture_output=True)
+    payloads = gen.stdout.split(b"\n")[:-1]
+    # A correlation_id of 3,000 characters: its rejection, and the INTERNAL_SERVER_ERROR
+    # rejection that stands in for an output too large (it keeps the correlation_id), are
+    # both larger than kafka.producer.message.max.bytes=1000, so produce() refuses it.
+    poison = ('{"correlation_id":"%s","contact_id":"+14155552671","country_iso_code":"US"}' % ("ab" * 1500)).encode()
+    p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    where = {}
+    for i, v in enumerate(payloads[:300] + [poison] + payloads[300:]):
+        p.produce("t8.in", v, partition=i % 3, on_delivery=lambda e, m, i=i: where.__setitem__(i, (m.partition(), m.offset())))
+    p.flush(30)
+    poison_at = where[300]
+    proc = start_cg(binary, bootstrap, "g8", os.path.join(workdir, "cg8.log"),
+                    ["--set", "topics.input=t8.in", "--set", "topics.accepted=t8.ok", "--set", "topics.rejected=t8.bad",
+                     "--set", "processing.guarantee=exactly_once", "--set", "kafka.producer.message.max.bytes=1000"])
+    # The refused record's partition stops just before it; the others are committed to their end.
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "g8", "enable.auto.commit": False})
+    ends = {q: c.get_watermark_offsets(TopicPartition("t8.in", q), timeout=10)[1] for q in range(3)}
+    want = {q: (poison_at[1] if q == poison_at[0] else ends[q]) for q in range(3)}
+    deadline = time.time() + 90
+    while time.time() < deadline and proc.poll() is None:
+        committed = {tp.partition: tp.offset
+                     for tp in c.committed([TopicPartition("t8.in", q) for q in range(3)], timeout=15)}
+        if committed == want:
+            break
+        time.sleep(1)
+    time.sleep(2)  # nothing more may be committed on the stopped partition
+    committed = {tp.partition: tp.offset for tp in c.committed([TopicPartition("t8.in", q) for q in range(3)], timeout=15)}
+    c.close()
+    check(committed == want, "exactly_once: the refused record's partition is committed up to it and no further, the "
+          "others to their end (committed %s, want %s)" % (committed, want))
+    text = open(os.path.join(workdir, "cg8.log"), "rb").read().decode(errors="replace")
+    check("refused" in text and "is stopped at offset %d" % poison_at[1] in text,
+          "exactly_once: the log says which partition is stopped at which offset, and why")
+    proc.send_signal(signal.SIGTERM)
+    check(proc.wait(30) == 0, "exactly_once with a stopped partition: clean exit on SIGTERM")
+    # read_committed: exactly one outcome for every committed input, none for the others.
+    outs = consume_outputs(bootstrap, ["t8.ok", "t8.bad"], 10 ** 9, 20)
+    got = defaultdict(int)
+    for topic, part, off, key, value, headers in outs:
+        got[(int(headers["contactgate.source.partition"]), int(headers["contactgate.source.offset"]))] += 1
+    should = {(q, o) for (q, o) in where.values() if o < committed[q]}
+    lost = should - set(got)
+    extra = set(got) - should
+    dups = sum(n - 1 for n in got.values() if n > 1)
+    print("   committed %s; %d outcomes for %d committed inputs, %d lost, %d beyond the commit, %d duplicated"
+          % (committed, len(outs), len(should), len(lost), len(extra), dups), flush=True)
+    check(not lost and not extra and dups == 0 and len(should) == sum(want.values()),
+          "exactly_once with a refused output: one outcome per committed input, none past the commit")
+
+
+def test_missing_topics_not_created(binary, bootstrap, workdir):
+    print("== test 8: missing topics: exit 1 with what to do, and the check creates none of them", flush=True)
+    from confluent_kafka.admin import AdminClient
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    # kafka_local.sh's broker auto-creates topics on metadata requests (Kafka's default).
+    for guarantee in ("at_least_once", "exactly_once"):
+        tag = uuid.uuid4().hex[:6]
+        names = ["t9.%s.%s" % (tag, t) for t in ("in", "ok", "bad")]
+        proc = start_cg(binary, bootstrap, "g9", os.path.join(workdir, "cg9.log"),
+                        ["--set", "topics.input=" + names[0], "--set", "topics.accepted=" + names[1],
+                         "--set", "topics.rejected=" + names[2], "--set", "processing.guarantee=" + guarantee])
+        try:
+            rc = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = None
+        text = open(os.path.join(workdir, "cg9.log"), "rb").read().decode(errors="replace")
+        check(rc == 1 and "do not exist" in text and "contactgate topics create" in text,
+              "%s: missing topics: exit 1 saying to create them (rc %s)" % (guarantee, rc))
+        time.sleep(2)  # a topic created by the check would show up by now
+        existing = set(admin.list_topics(timeout=10).topics)
+        made = [n for n in names if n in existing]
+        check(not made, "%s: checking for missing topics creates none of them (created: %s)" % (guarantee, made))
+
+
 def test_broker_late(binary, kdir, workdir):
     print("== test 3: broker down at start, up later", flush=True)
     bootstrap = open(os.path.join(kdir, "bootstrap")).read().strip()
@@ -386,6 +473,8 @@ def main():
         test_two_instances(args.binary, bootstrap, args.count // 2, workdir)
         test_internal_errors(args.binary, bootstrap, workdir)
         test_exactly_once(args.binary, bootstrap, args.count // 2, workdir)
+        test_exactly_once_refused_output(args.binary, bootstrap, workdir)
+        test_missing_topics_not_created(args.binary, bootstrap, workdir)
         test_broker_late(args.binary, kdir, workdir)
     finally:
         broker("stop", kdir)

@@ -47,7 +47,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, To
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KAFKA = os.path.join(ROOT, "deploy", "kafka", "kafka_local.sh")
 SKIPPED = 77
-SESSION_TIMEOUT_MS = 6000
+SESSION_TIMEOUT_MS = 10000  # contactgate's default (6000 made librdkafka 2.0.2 fence its own static member at the broker restart)
 MAX_IN_FLIGHT = 2000
 PARTITIONS = 6
 
@@ -263,6 +263,10 @@ class Instance:
                 "--set", "kafka.consumer.session.timeout.ms=%d" % SESSION_TIMEOUT_MS,
                 "--set", "pipeline.max_in_flight=%d" % MAX_IN_FLIGHT,
                 "--set", "pipeline.shutdown_timeout_ms=10000"]
+        # Slots a and b run side by side on this host: each needs its own group.instance.id
+        # (static membership); a restart after SIGKILL reuses its slot's and takes the
+        # partitions back at once.
+        args += ["--set", "kafka.group_instance_id=chaos-%s-%s" % (mode.tag, slot)]
         if mode.has_guarantee_key:
             args += ["--set", "processing.guarantee=" + mode.name]
             if mode.name == "exactly_once" and not mode.shared_txn_id:

@@ -17,6 +17,28 @@ TEST(Config, DefaultsAreSane) {
   EXPECT_GE(s.workers, 1u);
 }
 
+TEST(Config, StaticMembershipIsOnByDefaultWithAStableInstanceId) {
+  const settings s = resolve({read_assignments({"kafka.group_id=orders"}, "command line")});
+  EXPECT_TRUE(s.static_membership);
+  EXPECT_EQ(s.group_instance_id, default_instance_name("orders"));
+  EXPECT_EQ(s.group_instance_id.rfind("contactgate-orders-", 0), 0u);
+  EXPECT_GT(s.group_instance_id.size(), std::string("contactgate-orders-").size());  // the host name
+  EXPECT_EQ(resolve({}).group_instance_id, resolve({}).group_instance_id);           // stable across starts
+}
+
+TEST(Config, GroupInstanceIdCanBeSetOrTurnedOff) {
+  EXPECT_EQ(resolve({read_assignments({"kafka.group_instance_id=node-2"}, "command line")}).group_instance_id,
+            "node-2");
+  const settings off = resolve({read_assignments({"kafka.static_membership=false"}, "command line")});
+  EXPECT_FALSE(off.static_membership);
+  EXPECT_TRUE(off.group_instance_id.empty());
+  // The librdkafka property, when given, is the one used (and shown).
+  const settings raw = resolve({read_assignments({"kafka.consumer.group.instance.id=raw-1"}, "command line")});
+  EXPECT_EQ(raw.group_instance_id, "raw-1");
+  EXPECT_THROW((void)resolve({read_assignments({"kafka.static_membership=yes"}, "command line")}), config_error);
+  EXPECT_NE(to_toml(raw).find("group_instance_id = 'raw-1'"), std::string::npos);
+}
+
 TEST(Config, LaterLayersOverrideEarlierOnes) {
   const char* path = "/tmp/cg_config_test.toml";
   {

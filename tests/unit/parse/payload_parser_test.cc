@@ -103,20 +103,20 @@ std::vector<hostile_case> hostile_corpus() {
   std::vector<hostile_case> v = {
       {"empty", "", detail::empty_payload, -1},
       {"whitespace", " \t\r ", detail::empty_payload, -1},
-      {"truncated_object", R"({"contact_id":"+1)", detail::invalid_json, -1},
-      {"truncated_array", R"([{"contact_id":"+1"},)", detail::invalid_json, -1},
-      {"missing_colon", R"({"contact_id" "+1"})", detail::invalid_json, -1},
-      {"trailing_comma", R"({"contact_id":"+1",})", detail::invalid_json, -1},
-      {"trailing_garbage", R"({"contact_id":"+1"} x)", detail::invalid_json, -1},
-      {"two_documents", R"({"a":1}{"b":2})", detail::invalid_json, -1},
-      {"bad_literal", R"({"contact_id":"+1","x":nul})", detail::invalid_json, -1},
-      {"bad_number", R"({"contact_id":"+1","x":01})", detail::invalid_json, -1},
-      {"bad_escape", R"({"contact_id":"\x41"})", detail::invalid_json, -1},
+      {"truncated_object", R"({"contact_id":"+1)", detail::invalid_json, 17},
+      {"truncated_array", R"([{"contact_id":"+1"},)", detail::invalid_json, 21},
+      {"missing_colon", R"({"contact_id" "+1"})", detail::invalid_json, 14},
+      {"trailing_comma", R"({"contact_id":"+1",})", detail::invalid_json, 19},
+      {"trailing_garbage", R"({"contact_id":"+1"} x)", detail::invalid_json, 20},
+      {"two_documents", R"({"a":1}{"b":2})", detail::invalid_json, 7},
+      {"bad_literal", R"({"contact_id":"+1","x":nul})", detail::invalid_json, 23},
+      {"bad_number", R"({"contact_id":"+1","x":01})", detail::invalid_json, 23},
+      {"bad_escape", R"({"contact_id":"\x41"})", detail::invalid_json, 15},
       {"invalid_utf8", "{\"zip_code\":\"ab\xff\"}", detail::invalid_utf8, 15},
       {"invalid_utf8_in_key", "{\"k\xc3\":1}", detail::invalid_utf8, 3},
-      {"nul_inside_string", std::string("{\"zip_code\":\"a\0b\"}", 18), detail::invalid_json, -1},
-      {"nul_outside_string", std::string("{\"a\":1}\0", 8), detail::invalid_json, -1},
-      {"raw_newline_in_string", "{\"zip_code\":\"a\nb\"}", detail::invalid_json, -1},
+      {"nul_inside_string", std::string("{\"zip_code\":\"a\0b\"}", 18), detail::invalid_json, 14},
+      {"nul_outside_string", std::string("{\"a\":1}\0", 8), detail::invalid_json, 7},
+      {"raw_newline_in_string", "{\"zip_code\":\"a\nb\"}", detail::invalid_json, 14},
       {"root_string", R"("+14155552671")", detail::root_not_container, 0},
       {"root_number", "42", detail::root_not_container, 0},
       {"root_null", " null", detail::root_not_container, 1},
@@ -155,7 +155,60 @@ TEST_F(PayloadParser, HostileInputsGetPreciseMalformedReasons) {
     if (hc.offset >= 0) {
       EXPECT_EQ(p.err.byte_offset, hc.offset);
     }
+    if (p.err.what == detail::invalid_json || p.err.what == detail::invalid_utf8) {
+      EXPECT_GE(p.err.byte_offset, 0) << "every INVALID_JSON / INVALID_UTF8 verdict says where";
+    }
   }
+}
+
+// Issue 12, section 3: a payload that is not JSON is INVALID_JSON / INVALID_UTF8 whatever
+// its shape, with the byte where it stops being JSON and a note that says why.
+TEST_F(PayloadParser, Issue12NotJsonBeatsContactShape) {
+  struct c {
+    std::string payload;
+    detail what;
+    std::int64_t offset;
+    std::string_view note_has;
+  };
+  const std::vector<c> cases = {
+      {"[1,]", detail::invalid_json, 3, "trailing comma"},
+      {"[-01]", detail::invalid_json, 1, "leading zero"},
+      {"[tru]", detail::invalid_json, 1, "invalid literal"},
+      {"[][]", detail::invalid_json, 2, "after the complete JSON value"},
+      {R"({"contacts":nul})", detail::invalid_json, 12, "invalid literal"},
+      {R"({"contacts":[{}],"contacts":[{}], "x":})", detail::invalid_json, 38, "expected a value"},
+      {R"({"contact_id":"+1","contact_id":"+2",})", detail::invalid_json, 37, "trailing comma"},
+      {R"({"contacts":[{"contact_id":"+1"}]}])", detail::invalid_json, 34, "after the complete JSON value"},
+      {R"({"contact_id":"+1"}})", detail::invalid_json, 19, "after the complete JSON value"},
+      {R"(["+1", "\ud800"])", detail::invalid_json, 8, "lone UTF-16 high surrogate"},
+      {"{\"x\":" + std::string(46, '[') + "1" + std::string(46, ']') + "}x", detail::invalid_json, 99,
+       "after the complete JSON value"},
+      {"[" + std::string(2000, '[') + "{}", detail::invalid_json, 2003, "ends inside an array"},
+      {"\xEF\xBB\xBF[1,]", detail::invalid_json, 6, "trailing comma"},  // offsets count the BOM
+      {std::string("\xFF\xFE[\0{\0}\0]\0", 10), detail::invalid_utf8, 0, "UTF-16LE"},
+      {std::string("\0[\0{\0}\0]", 8), detail::invalid_utf8, 0, "UTF-16BE"},
+      {std::string("{\0\0\0}\0\0\0", 8), detail::invalid_utf8, 0, "UTF-32LE"},
+      {"[\"\xC3\x28\"]", detail::invalid_utf8, 2, ""},
+  };
+  for (const auto& tc : cases) {
+    SCOPED_TRACE(tc.payload);
+    auto p = run(tc.payload);
+    ASSERT_FALSE(p.ok);
+    EXPECT_EQ(to_string(p.err.what), to_string(tc.what));
+    EXPECT_EQ(p.err.byte_offset, tc.offset);
+    EXPECT_NE(p.err.note.find(tc.note_has), std::string_view::npos) << p.err.note;
+  }
+}
+
+// ...and a payload that is JSON keeps its contact-shape verdict.
+TEST_F(PayloadParser, Issue12JsonKeepsItsShapeVerdict) {
+  EXPECT_EQ(run("[1]").err.what, detail::element_not_object);
+  EXPECT_EQ(run("[[]]").err.what, detail::element_not_object);
+  EXPECT_EQ(run(R"({"contacts":null})").err.what, detail::contacts_not_array);
+  EXPECT_EQ(run(R"({"contacts":[{}],"contacts":[{}]})").err.what, detail::duplicate_key);
+  EXPECT_EQ(run("[]").err.what, detail::no_contacts);
+  EXPECT_EQ(run("1e999").err.what, detail::root_not_container);
+  EXPECT_EQ(run(std::string("[\0]", 3)).err.what, detail::invalid_json);  // a NUL byte, not UTF-16
 }
 
 TEST_F(PayloadParser, ParserIsReusableAfterErrors) {
@@ -168,8 +221,8 @@ TEST_F(PayloadParser, ParserIsReusableAfterErrors) {
 }
 
 TEST(PayloadParserLimits, TenMegabyteStringIsReadWhenTheLimitAllows) {
-  payload_parser parser(payload_limits{.max_payload_bytes = 20'000'000, .max_depth = 32, .max_contacts = 10,
-                                       .max_string_bytes = 20'000'000});
+  payload_parser parser(payload_limits{
+      .max_payload_bytes = 20'000'000, .max_depth = 32, .max_contacts = 10, .max_string_bytes = 20'000'000});
   const std::string big(10'000'000, 'a');
   std::vector<contact_fields> out;
   reason err;
@@ -178,7 +231,8 @@ TEST(PayloadParserLimits, TenMegabyteStringIsReadWhenTheLimitAllows) {
 }
 
 TEST(PayloadParserLimits, LongStringsAreMalformedWithTheirOffset) {
-  payload_parser parser(payload_limits{.max_payload_bytes = 1000, .max_depth = 32, .max_contacts = 10, .max_string_bytes = 8});
+  payload_parser parser(
+      payload_limits{.max_payload_bytes = 1000, .max_depth = 32, .max_contacts = 10, .max_string_bytes = 8});
   std::vector<contact_fields> out;
   reason err;
   EXPECT_TRUE(parser.parse(R"({"zip_code":"12345678"})", out, err));
@@ -192,7 +246,8 @@ TEST(PayloadParserLimits, LongStringsAreMalformedWithTheirOffset) {
 }
 
 TEST(PayloadParserLimits, TooManyContactsIsMalformed) {
-  payload_parser parser(payload_limits{.max_payload_bytes = 1000, .max_depth = 32, .max_contacts = 2, .max_string_bytes = 100});
+  payload_parser parser(
+      payload_limits{.max_payload_bytes = 1000, .max_depth = 32, .max_contacts = 2, .max_string_bytes = 100});
   std::vector<contact_fields> out;
   reason err;
   EXPECT_TRUE(parser.parse("[{},{}]", out, err));
@@ -202,11 +257,12 @@ TEST(PayloadParserLimits, TooManyContactsIsMalformed) {
 }
 
 TEST(PayloadParserLimits, DepthLimitCountsTheRootAsOne) {
-  payload_parser parser(payload_limits{.max_payload_bytes = 1000, .max_depth = 3, .max_contacts = 10, .max_string_bytes = 100});
+  payload_parser parser(
+      payload_limits{.max_payload_bytes = 1000, .max_depth = 3, .max_contacts = 10, .max_string_bytes = 100});
   std::vector<contact_fields> out;
   reason err;
-  EXPECT_TRUE(parser.parse(R"([{"a":[1]}])", out, err));         // 3 levels
-  EXPECT_FALSE(parser.parse(R"([{"a":[[1]]}])", out, err));      // 4 levels
+  EXPECT_TRUE(parser.parse(R"([{"a":[1]}])", out, err));     // 3 levels
+  EXPECT_FALSE(parser.parse(R"([{"a":[[1]]}])", out, err));  // 4 levels
   EXPECT_EQ(err.what, detail::too_deep);
   EXPECT_EQ(err.byte_offset, 7);
 }
