@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-format libclang-rt-14-dev
   kcat python3 python3-venv python3-phonenumbers python3-confluent-kafka default-jre-headless maven prometheus chromium
+  podman runc debootstrap python3-yaml systemd help2man
 )
 
 missing=()

@@ -35,3 +35,6 @@ cmake --preset release >/dev/null
 cmake --build --preset release --target cg_validate_bench contactgate
 build/release/bench/cg_validate_bench --benchmark_min_time=0.01 >/dev/null
 echo "benchmarks: smoke run passed"
+
+echo "=== Debian package (CPack): contents, systemd-analyze verify, dpkg -i, the installed service"
+bash scripts/check_deb.sh

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "app/sd_notify.h"
 #include "config/config.h"
 #include "emit/records.h"
 #include "generate/corpus.h"
@@ -224,6 +225,7 @@ int run_processor(const config_sources& src) {
     int rc;
     {
       pipeline::processor proc(s, cluster.bootstrap, kit.rules, kit.info, st);
+      const sd_notifier notifier(st.running, g_stop, "processing " + s.input_topic + ", group " + s.group_id);
       rc = proc.run(g_stop);
     }
     if (rc != pipeline::processor::fenced) return rc;
@@ -237,6 +239,7 @@ int run_processor(const config_sources& src) {
     }
     fenced_before = true;
     last_fence = now;
+    st.running.store(false);  // not ready (/readyz) nor READY=1 again until the new clients subscribe
     std::fprintf(stderr,
                  "contactgate: fenced by the broker (out of reach for longer than session.timeout.ms or "
                  "transaction.timeout.ms?); rejoining with a new consumer and producer\n");

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -15,7 +17,7 @@ namespace cg::config {
 namespace {
 
 const std::vector<std::string> k_keys = {
-    "kafka.brokers",        "kafka.group_id",        "topics.input",          "topics.accepted",
+    "kafka.brokers",        "kafka.group_id",        "kafka.sasl_password_file",        "topics.input",          "topics.accepted",
     "topics.rejected",      "topics.partitions",     "topics.replication",    "pipeline.workers",
     "pipeline.max_in_flight", "pipeline.commit_interval_ms", "pipeline.shutdown_timeout_ms",
     "pipeline.phone_validator", "pipeline.phone_metadata", "pipeline.mode", "processing.guarantee", "processing.transaction_interval_ms", "processing.transactional_id", "pipeline.internal_retries", "testing.fault_rate", "testing.fault_mode", "http.enabled", "http.address", "http.port", "limits.max_payload_bytes", "limits.max_depth", "limits.max_contacts", "limits.max_string_bytes",
@@ -131,6 +133,8 @@ settings resolve(const std::vector<layer>& layers) {
         m[prop] = value;
       } else if (key == "kafka.brokers") {
         s.brokers = value;
+      } else if (key == "kafka.sasl_password_file") {
+        s.sasl_password_file = value;
       } else if (key == "kafka.group_id") {
         if (value.empty()) throw config_error(src + ": kafka.group_id must not be empty");
         s.group_id = value;
@@ -218,6 +222,21 @@ settings resolve(const std::vector<layer>& layers) {
       }
     }
   }
+  if (!s.sasl_password_file.empty()) {
+    // A file holding only the password (a Kubernetes Secret's key, a systemd credential), so
+    // the secret is in no environment variable, argument or configuration file.
+    if (s.kafka_common.count("sasl.password")) {
+      throw config_error("set either kafka.sasl_password_file or kafka.common.sasl.password, not both");
+    }
+    std::ifstream in(s.sasl_password_file, std::ios::binary);
+    if (!in) throw config_error("kafka.sasl_password_file: cannot read " + s.sasl_password_file);
+    std::string v((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) throw config_error("kafka.sasl_password_file: cannot read " + s.sasl_password_file);
+    if (!v.empty() && v.back() == '\n') v.pop_back();
+    if (!v.empty() && v.back() == '\r') v.pop_back();
+    if (v.empty()) throw config_error("kafka.sasl_password_file: " + s.sasl_password_file + " is empty");
+    s.kafka_common["sasl.password"] = std::move(v);
+  }
   if (s.workers == 0) s.workers = std::max(1u, std::thread::hardware_concurrency());
   if (s.processing_guarantee == guarantee::exactly_once && s.transactional_id.empty()) {
     s.transactional_id = default_instance_name(s.group_id);
@@ -246,6 +265,7 @@ std::string to_toml(const settings& s) {
     for (const auto& [k, v] : m) t.insert(k, is_secret_key(k) ? std::string("<redacted>") : v);
     return t;
   };
+  if (!s.sasl_password_file.empty()) kafka.insert("sasl_password_file", s.sasl_password_file);
   kafka.insert("common", section(s.kafka_common));
   kafka.insert("consumer", section(s.kafka_consumer));
   kafka.insert("producer", section(s.kafka_producer));

@@ -33,6 +33,8 @@ struct settings {
   /// Stable per instance. Empty: "contactgate-<group_id>-<host name>" (derived by resolve()
   /// when static_membership is on). Two instances of one group on one host need their own.
   std::string group_instance_id;
+  /// A file holding the SASL password (trailing newline ignored): kafka.common's sasl.password.
+  std::string sasl_password_file;
   std::map<std::string, std::string> kafka_common;    ///< [kafka.common]: both clients
   std::map<std::string, std::string> kafka_consumer;  ///< [kafka.consumer]
   std::map<std::string, std::string> kafka_producer;  ///< [kafka.producer]

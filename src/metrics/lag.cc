@@ -39,6 +39,11 @@ std::int64_t lag_probe::timestamp_at(const std::string& topic, std::int32_t part
   return ts;
 }
 
+bool lag_probe::reachable(const std::string& topic, int timeout_ms, std::string& error) {
+  std::vector<std::int32_t> parts;
+  return pipeline::list_partitions(_rk.get(), topic, timeout_ms, parts, error);
+}
+
 bool lag_probe::measure(const std::string& topic, const std::vector<std::int32_t>& only,
                         const std::map<std::int32_t, std::int64_t>& oldest_ts_ms, int timeout_ms,
                         std::vector<partition_lag>& out, std::string& error) {

@@ -33,6 +33,10 @@ class lag_probe {
   /// Measures `topic` (all partitions, or only `only` when not empty). `oldest_ts_ms` may
   /// give, per partition, the timestamp of the oldest message known to be in flight;
   /// otherwise the message at the committed offset is read to learn its timestamp.
+  /// Whether Kafka answers a metadata request for `topic` (how an idle instance, owning no
+  /// partition, knows it is still connected).
+  [[nodiscard]] bool reachable(const std::string& topic, int timeout_ms, std::string& error);
+
   [[nodiscard]] bool measure(const std::string& topic, const std::vector<std::int32_t>& only,
                              const std::map<std::int32_t, std::int64_t>& oldest_ts_ms, int timeout_ms,
                              std::vector<partition_lag>& out, std::string& error);

@@ -41,9 +41,11 @@ void monitor::loop() {
       }
       std::vector<partition_lag> lag;
       std::string err;
-      const bool ok = ids.empty() || probe->measure(_cfg.input_topic, ids, oldest, 3000, lag, err);
+      const bool ok = ids.empty() ? probe->reachable(_cfg.input_topic, 3000, err)
+                                  : probe->measure(_cfg.input_topic, ids, oldest, 3000, lag, err);
       const std::int64_t now = pipeline::now_ms();
       std::lock_guard lk(_mu);
+      if (ok) _unreachable_since_ms = 0; else if (_unreachable_since_ms == 0) _unreachable_since_ms = now;
       if (ok) {
         _lag = lag;
         _lag_error.clear();
@@ -76,6 +78,7 @@ void monitor::loop() {
     } catch (const std::exception& e) {
       std::lock_guard lk(_mu);
       _lag_error = e.what();
+      if (_unreachable_since_ms == 0) _unreachable_since_ms = pipeline::now_ms();
     }
     for (auto waited = std::chrono::milliseconds(0); waited < _interval && !_stop.load(); waited += std::chrono::milliseconds(100)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -84,25 +87,25 @@ void monitor::loop() {
 }
 
 bool monitor::ready(std::string& why) const {
-  if (!_st.joined.load()) {
-    why = "not yet assigned partitions by the consumer group";
+  if (!_st.running.load()) {
+    why = "not connected: waiting for Kafka, the topics or (exactly_once) transactions";
     return false;
   }
-  for (const auto& p : _st.partitions()) {
+  const auto parts = _st.partitions();
+  for (const auto& p : parts) {
     if (p.stuck) {
       why = "partition " + std::to_string(p.partition) + " is stopped: an output could not be delivered";
       return false;
     }
   }
   std::lock_guard lk(_mu);
-  for (const auto& [id, w] : _status) {
-    const auto s = w.status();
-    if (s == partition_status::stall || s == partition_status::stop) {
-      why = "partition " + std::to_string(id) + " is " + to_string(s);
-      return false;
-    }
+  if (_unreachable_since_ms != 0 && pipeline::now_ms() - _unreachable_since_ms > unreachable_ready_ms) {
+    why = "Kafka has not answered for " + std::to_string((pipeline::now_ms() - _unreachable_since_ms) / 1000) +
+          " s: " + _lag_error;
+    return false;
   }
-  why = "ok";
+  why = parts.empty() ? "ok: connected, no partition assigned (idle)"
+                      : "ok: connected, " + std::to_string(parts.size()) + " partition(s) assigned";
   return true;
 }
 

@@ -35,8 +35,15 @@ class monitor {
   [[nodiscard]] std::string summary_json() const;
   /// INTERNAL_SERVER_ERROR outcomes of the last 24 h: {"internal_errors":[{ts, correlation_id, source}]}.
   [[nodiscard]] std::string recent_internal_errors_json() const;
-  /// Ready: joined the group, no partition STALL/STOP, none stopped by a delivery failure.
+  /// Ready = connected and not failed: the processor found its topics and subscribed (with
+  /// exactly_once, transactions are initialised), Kafka answered within the last 30 s, and no
+  /// partition is stopped by a delivery failure. An instance that owns no partition (more
+  /// instances than partitions) is ready; lag STALL/STOP is not a readiness matter (it shows
+  /// in /api/summary, the partition status metric and the alerts), so a stall neither hangs a
+  /// rollout nor makes every pod unready.
   [[nodiscard]] bool ready(std::string& why) const;
+  /// Kafka unanswered for longer than this makes the instance unready.
+  static constexpr std::int64_t unreachable_ready_ms = 30'000;
 
  private:
   struct sample {
@@ -66,6 +73,7 @@ class monitor {
   std::uint64_t _last_busy_ns{0};
   std::int64_t _last_sample_ms{0};
   std::string _lag_error;
+  std::int64_t _unreachable_since_ms{0};  // first failed contact of the current run of failures; 0: answering
 };
 
 }  // namespace cg::metrics

@@ -1,9 +1,14 @@
 #include "pipeline/log.h"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -15,11 +20,38 @@ namespace cg::pipeline {
 
 namespace {
 
+// Under systemd with stderr connected to the journal ($JOURNAL_STREAM is "device:inode" of
+// that stream), journald reads a syslog priority "<N>" at the start of a line as the entry's
+// PRIORITY (error 3, warning 4, info 6, debug 7), so `journalctl -p warning` works.
+bool stderr_is_journal() {
+  const char* js = std::getenv("JOURNAL_STREAM");
+  struct stat st {};
+  if (js == nullptr || fstat(STDERR_FILENO, &st) != 0) return false;
+  return std::string(js) == std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+
+class syslog_priority_flag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& m, const std::tm&, spdlog::memory_buf_t& dest) override {
+    const std::string_view p = m.level >= spdlog::level::err    ? "<3>"
+                               : m.level == spdlog::level::warn ? "<4>"
+                               : m.level == spdlog::level::info ? "<6>"
+                                                                : "<7>";
+    dest.append(p.data(), p.data() + p.size());
+  }
+  [[nodiscard]] std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<syslog_priority_flag>();
+  }
+};
+
 std::shared_ptr<spdlog::logger> make_logger() {
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto lg = std::make_shared<spdlog::logger>("contactgate", sink);
   // One JSON object per line; the message part is escaped JSON built by log().
-  lg->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
+  auto fmt = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  fmt->add_flag<syslog_priority_flag>('*');
+  fmt->set_pattern(std::string(stderr_is_journal() ? "%*" : "") + R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})");
+  lg->set_formatter(std::move(fmt));
   lg->set_level(spdlog::level::info);
   lg->flush_on(spdlog::level::info);
   return lg;

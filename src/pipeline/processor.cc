@@ -83,6 +83,7 @@ struct processor::impl {
   std::map<std::int32_t, partition_state> parts;
   std::size_t in_flight{0};
   std::string fatal;
+  int fatal_rc{1};  // exit code of `fatal`: exit_auth when retrying cannot fix it (processor.h)
   // Fenced (the consumer as a static member, FENCED_INSTANCE_ID, or the transactional
   // producer): run() returns processor::fenced so the caller can start again with new clients.
   std::atomic<bool> fenced{false};
@@ -235,6 +236,7 @@ struct processor::impl {
       return;
     }
     if (is_fatal(e)) {
+      self->fatal_rc = processor::exit_auth;
       self->fatal = std::string("Kafka error that retrying cannot fix: ") + rd_kafka_err2name(e) + ": " + reason +
                     " (check kafka.common security settings and ACLs)";
       return;
@@ -1022,6 +1024,7 @@ struct processor::impl {
         return;
       }
       if (is_fatal(e)) {
+        fatal_rc = processor::exit_auth;
         fatal = std::string("consumer: ") + rd_kafka_err2name(e) + ": " + what;
         return;
       }
@@ -1060,13 +1063,13 @@ struct processor::impl {
       start_clients();
     } catch (const std::exception& e) {
       log(level::error, e.what());
-      return 1;
+      return processor::exit_config;  // a property librdkafka refuses, an unreadable CA or key file
     }
     log(level::info, "connecting to Kafka at " + bootstrap);
     if (!wait_for_topics(stop)) {
       if (!fatal.empty()) {
         log(level::error, fatal);
-        return 1;
+        return fatal_rc;
       }
       return 0;  // stopped while waiting
     }
@@ -1075,7 +1078,7 @@ struct processor::impl {
     if (eos && !init_transactions(stop)) {
       if (!fatal.empty()) {
         log(level::error, fatal);
-        return 1;
+        return fatal_rc;
       }
       return 0;
     }
@@ -1093,6 +1096,7 @@ struct processor::impl {
             (cfg.group_instance_id.empty() ? std::string() : " as static member " + cfg.group_instance_id) + ", " +
             (eos ? "exactly_once" : "at_least_once"));
     st.workers.store(cfg.workers);
+    st.running.store(true);
     pool.start(cfg.workers, [this](unsigned) { return worker{*this, validate::payload_validator(rules, cfg.limits)}; });
 
     constexpr std::size_t batch_size = 1000;
@@ -1120,7 +1124,7 @@ struct processor::impl {
     if (failed) log(level::error, fatal);
     shutdown(failed);
     if (failed && fenced.load()) return processor::fenced;
-    return failed ? 1 : 0;
+    return failed ? fatal_rc : 0;
   }
 
   void shutdown(bool failed) {

@@ -29,8 +29,15 @@ class processor {
   processor(const processor&) = delete;
   processor& operator=(const processor&) = delete;
 
+  /// Exit codes besides 0 (clean stop) and 1 (a fatal error a restart may fix: missing
+  /// topics, a fenced or failing transactional producer): systemd's RestartPreventExitStatus=
+  /// and deploy/README.md rely on them.
+  static constexpr int exit_config = 2;  ///< configuration: the same code as config errors in main
+  static constexpr int exit_auth = 4;    ///< authentication, authorization or TLS failure
+
   /// Runs until `stop` becomes true, then drains in-flight work, commits and closes
-  /// within settings.shutdown_timeout. Returns 0 on a clean stop, 1 on a fatal error, and
+  /// within settings.shutdown_timeout. Returns 0 on a clean stop, an exit code above or 1 on
+  /// a fatal error, and
   /// `fenced` when the broker fenced this instance: the consumer as a static member
   /// (FENCED_INSTANCE_ID: librdkafka 2.0.2 gets it after the coordinator was out of reach
   /// for longer than session.timeout.ms) or the transactional producer (its transaction

@@ -55,6 +55,7 @@ struct stats {
   std::atomic<std::uint64_t> worker_busy_ns{0};
   std::atomic<unsigned> workers{0};
   std::atomic<bool> joined{false};  ///< has received an assignment at least once
+  std::atomic<bool> running{false};  ///< connected: topics found, subscribed (exactly_once: transactions ready)
   atomic_histogram<14> validation_seconds{{1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3,
                                           2.5e-3, 1e-2, 1e-1, 1.0}};
   atomic_histogram<14> end_to_end_seconds{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
