@@ -12,6 +12,9 @@ endfunction()
 if(CG_SANITIZE)
   add_compile_options(-fsanitize=${CG_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_link_options(-fsanitize=${CG_SANITIZE})
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang" AND CG_SANITIZE MATCHES "undefined")
+    add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-fsanitize-ignorelist=${PROJECT_SOURCE_DIR}/cmake/sanitizer_ignorelist.txt>)
+  endif()
 endif()
 
 # cg_module(name src...): a static library cg_<name> with alias cg::<name>.
