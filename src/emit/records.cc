@@ -1,5 +1,6 @@
 #include "emit/records.h"
 
+#include <charconv>
 #include <ctime>
 
 #include "core/format.h"
@@ -76,13 +77,6 @@ validator_info make_validator_info(std::string version, std::string phone_data, 
 
 namespace {
 
-void add_source_headers(out_message& m, const source_info& src, long long index) {
-  m.headers.push_back({h_source_topic, std::string(src.topic)});
-  m.headers.push_back({h_source_partition, std::to_string(src.partition)});
-  m.headers.push_back({h_source_offset, std::to_string(src.offset)});
-  if (index >= 0) m.headers.push_back({h_source_index, std::to_string(index)});
-}
-
 void write_source(json_writer& w, const source_info& src, long long index) {
   w.StartObject();
   write_key(w, "topic");
@@ -104,6 +98,8 @@ void write_source(json_writer& w, const source_info& src, long long index) {
   w.EndObject();
 }
 
+}  // namespace
+
 std::string reasons_header(const reason_list& reasons) {
   std::string h;
   for (const reason& r : reasons) {
@@ -112,6 +108,8 @@ std::string reasons_header(const reason_list& reasons) {
   }
   return h;
 }
+
+namespace {
 
 enum class record_kind { json, raw, omitted };
 
@@ -123,17 +121,21 @@ out_message rejection(const reason_list& reasons, const field_value* correlation
   m.dest = destination::rejected;
   m.reasons = reasons;
   m.malformed = malformed;
+  m.index = index;
+  if (has_cid) {
+    m.has_correlation_id = true;
+    m.correlation_id = std::string(correlation_id->text);
+  }
   if (src.has_key) {
-    m.has_key = true;
-    m.key = std::string(src.key);
+    m.key_source = out_message::key_from::source;
+    m.source_key = src.key;
   } else if (has_cid) {
-    m.has_key = true;
-    m.key = std::string(correlation_id->text);
+    m.key_source = out_message::key_from::correlation_id;
   }
   bool retryable = false;
   for (const reason& r : reasons) retryable |= r.code == reason_code::internal_server_error;
-  m.value.reserve(512 + info.json.size() + record.size() * 2);
-  string_sink sink(m.value);
+  m.body.reserve(512 + info.json.size() + record.size() * 2);
+  string_sink sink(m.body);
   json_writer w(sink);
   w.StartObject();
   write_key(w, "error_code");
@@ -173,12 +175,6 @@ out_message rejection(const reason_list& reasons, const field_value* correlation
   write_key(w, "rejected_at");
   write_string(w, iso8601_utc(now_ms));
   w.EndObject();
-  m.headers.push_back({h_error_code, "30647"});
-  m.headers.push_back({h_error_reasons, reasons_header(reasons)});
-  add_source_headers(m, src, index);
-  if (has_cid) {
-    m.headers.push_back({h_correlation_id, std::string(correlation_id->text)});
-  }
   return m;
 }
 
@@ -198,20 +194,45 @@ void build_outputs(const payload_outcome& outcome, std::string_view raw_payload,
           rejection(c.reasons, &c.correlation_id, record_kind::json, c.raw, false, src, c.index, info, now_ms));
       continue;
     }
-    out_message m;
+    out_message& m = out.emplace_back();
     m.dest = destination::accepted;
+    m.index = c.index;
+    m.has_correlation_id = true;  // an accepted contact's correlation_id is a valid string
+    m.correlation_id.assign(c.correlation_id.text);
     if (src.has_key) {
-      m.has_key = true;
-      m.key = std::string(src.key);
+      m.key_source = out_message::key_from::source;
+      m.source_key = src.key;
     } else {
-      m.has_key = true;
-      m.key = std::string(c.correlation_id.text);
+      m.key_source = out_message::key_from::correlation_id;
     }
-    m.value = std::string(c.raw);
-    add_source_headers(m, src, c.index);
-    m.headers.push_back({h_correlation_id, std::string(c.correlation_id.text)});
-    out.push_back(std::move(m));
+    m.raw = c.raw;
   }
+}
+
+void write_headers(const out_message& m, const source_info& src, header_sink& sink) {
+  if (m.dest == destination::rejected) {
+    sink.add(h_error_code, "30647");
+    sink.add(h_error_reasons, reasons_header(m.reasons));
+  }
+  char num[24];
+  sink.add(h_source_topic, src.topic);
+  auto add_number = [&](std::string_view name, long long v) {
+    const auto r = std::to_chars(num, num + sizeof num, v);
+    sink.add(name, std::string_view(num, static_cast<std::size_t>(r.ptr - num)));
+  };
+  add_number(h_source_partition, src.partition);
+  add_number(h_source_offset, src.offset);
+  if (m.index >= 0) add_number(h_source_index, m.index);
+  if (m.has_correlation_id) sink.add(h_correlation_id, m.correlation_id);
+}
+
+std::vector<header> collect_headers(const out_message& m, const source_info& src) {
+  struct vector_sink final : header_sink {
+    std::vector<header> v;
+    void add(std::string_view name, std::string_view value) override { v.push_back({name, std::string(value)}); }
+  } sink;
+  write_headers(m, src, sink);
+  return std::move(sink.v);
 }
 
 namespace {

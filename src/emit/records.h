@@ -14,22 +14,47 @@
 
 namespace cg::emit {
 
-struct header {
-  std::string_view name;  ///< always one of the static h_* names below (no allocation)
-  std::string value;
-};
-
 enum class destination : std::uint8_t { accepted, rejected };
 
+/// One output record. Cheap by construction: an accepted output's value is a view of the
+/// contact's bytes in the input payload (no copy; the caller keeps the payload alive until
+/// the output is produced and delivered), a rejection owns its JSON record. Headers are not
+/// stored: write_headers() emits them once, straight into the caller's sink (the pipeline's
+/// writes a librdkafka header list on the worker thread).
 struct out_message {
+  enum class key_from : std::uint8_t { none, source, correlation_id };
+
   destination dest{destination::accepted};
-  bool has_key{false};
-  std::string key;
-  std::string value;
-  std::vector<header> headers;
-  reason_list reasons{};  ///< rejected contacts (for metrics); malformed: the one reason
+  key_from key_source{key_from::none};
+  std::string_view source_key;  ///< the input message's key (a view into the input)
+  std::string correlation_id;   ///< copied: the parser's unescaped text lives only until its next parse
+  bool has_correlation_id{false};
+  long long index{-1};          ///< the contact's position in the payload; -1 for the whole payload
+  std::string_view raw;         ///< accepted: the contact's exact bytes (a view into the input payload)
+  std::string body;             ///< rejected: the JSON rejection record
+  reason_list reasons{};        ///< rejected contacts (for metrics); malformed: the one reason
   bool malformed{false};
   bool replaced{false};  ///< an INTERNAL_SERVER_ERROR stand-in for an output Kafka refused
+
+  [[nodiscard]] bool has_key() const noexcept { return key_source != key_from::none; }
+  [[nodiscard]] std::string_view key() const noexcept {
+    return key_source == key_from::source ? source_key
+           : key_source == key_from::correlation_id ? std::string_view(correlation_id)
+                                                    : std::string_view();
+  }
+  [[nodiscard]] std::string_view value() const noexcept {
+    return dest == destination::accepted ? raw : std::string_view(body);
+  }
+};
+
+/// Receives one output's headers, in order. Implementations must not throw on the pipeline's
+/// path (the librdkafka one cannot).
+class header_sink {
+ public:
+  virtual void add(std::string_view name, std::string_view value) = 0;
+
+ protected:
+  ~header_sink() = default;
 };
 
 /// Where the input came from.
@@ -70,6 +95,23 @@ void build_internal_error_outputs(const payload_outcome* outcome, std::string_vi
 [[nodiscard]] out_message internal_error_without_record(std::string_view correlation_id, const source_info& src,
                                                         long long index, const validator_info& info,
                                                         std::int64_t now_ms, std::string_view note);
+
+/// Writes the headers of `m` (which came from `src`) to `sink`: for rejections
+/// contactgate.error.code and .reasons; for every output contactgate.source.topic,
+/// .partition, .offset, .index (contacts only) and contactgate.correlation_id (when the
+/// contact has a string correlation_id). No heap allocation for accepted outputs.
+void write_headers(const out_message& m, const source_info& src, header_sink& sink);
+
+/// One header, collected (tests, tools; the pipeline writes its sink directly).
+struct header {
+  std::string_view name;  ///< always one of the static h_* names below
+  std::string value;
+};
+/// The headers write_headers() gives for `m`, as a list.
+[[nodiscard]] std::vector<header> collect_headers(const out_message& m, const source_info& src);
+
+/// The contactgate.error.reasons header value: CODE:DETAIL pairs, comma-separated.
+[[nodiscard]] std::string reasons_header(const reason_list& reasons);
 
 /// "2026-11-27T18:00:00.123Z"
 [[nodiscard]] std::string iso8601_utc(std::int64_t ms);

@@ -397,8 +397,17 @@ bool payload_parser::parse(std::string_view payload, std::vector<contact_fields>
   _impl->err = &malformed;
   const bool ok = _impl->run(payload);
   _impl->doc = nullptr;
-  if (!ok) out.clear();
-  return ok;
+  if (!ok) {
+    out.clear();
+    return false;
+  }
+  // Each contact's bytes as a view into the caller's payload rather than this parser's
+  // padded copy, so they outlive the next parse (the pipeline produces them without a copy).
+  for (contact_fields& c : out) {
+    const std::size_t at = static_cast<std::size_t>(c.raw.data() - _impl->begin) + static_cast<std::size_t>(_impl->shift);
+    c.raw = payload.substr(at, c.raw.size());
+  }
+  return true;
 }
 
 }  // namespace cg::parse

@@ -2,8 +2,9 @@
 /// Reads one payload (a contact object, an array of contact objects, or a bulk request
 /// `{"contacts":[...]}`) into contact_fields, with simdjson on-demand.
 ///
-/// Lifetime: the views in the produced contact_fields point into this parser's buffers and
-/// stay valid until the next parse() call on the same parser.
+/// Lifetime: each contact's `raw` is a view into the caller's payload (valid as long as the
+/// payload); the other views in the produced contact_fields point into this parser's
+/// buffers and stay valid until the next parse() call on the same parser.
 /// Threading: one parser per thread; a parser is not safe for concurrent use. Creating one
 /// allocates; reuse it for every payload a thread handles.
 /// Errors: never throws on payload content. A payload that cannot be read as contacts yields

@@ -1,15 +1,20 @@
 #include "pipeline/processor.h"
 
-
 #include <chrono>
 #include <cstring>
 #include <deque>
 #include <map>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "pipeline/job.h"
 #include "pipeline/kafka.h"
 #include "pipeline/log.h"
+#include "pipeline/offset_tracker.h"
+#include "pipeline/output_builder.h"
+#include "pipeline/rebalance.h"
+#include "pipeline/transactions.h"
 #include "pipeline/worker_pool.h"
 
 namespace cg::pipeline {
@@ -17,71 +22,51 @@ namespace cg::pipeline {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-constexpr std::string_view h_replacement = "contactgate.replacement";
 
-// The message's timestamp in ms since the epoch, or -1 when it has none.
-std::int64_t timestamp_ms(const rd_kafka_message_t& m) noexcept {
-  rd_kafka_timestamp_type_t tt;
-  const std::int64_t ts = rd_kafka_message_timestamp(&m, &tt);
-  return tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
-}
-
-struct partition_state;
-
-// One input message on its way through the pipeline. Created and destroyed on the main
-// thread (or by the delivery callback for orphans, also on the main thread); a worker
-// writes `outputs` and then publishes them with `ready`.
-struct job {
-  rd_kafka_message_t* msg{nullptr};
-  partition_state* part{nullptr};
-  std::int64_t offset{-1};
-  std::vector<emit::out_message> outputs;
-  std::vector<rd_kafka_headers_t*> headers;  // one per output, built by the worker; owned until produced
-  std::atomic<bool> ready{false};
-  int pending{0};  // outputs produced but not yet acknowledged
-  bool emitted{false};
-  bool failed{false};
-  bool orphan{false};  // its partition was released while deliveries were pending
-  ~job() {
-    for (rd_kafka_headers_t* h : headers) {
-      if (h) rd_kafka_headers_destroy(h);
-    }
-    if (msg) rd_kafka_message_destroy(msg);
-  }
-};
-
+// What the main thread keeps per assigned input partition besides the offset tracker's
+// bookkeeping: the jobs waiting to be produced in order, and the input timestamps of what is
+// not yet committable (for the lag gauges).
 struct partition_state {
   std::int32_t partition{-1};
-  std::deque<job*> inflight;  // consume order
-  std::size_t emitted{0};     // jobs at the front that have been produced
-  std::int64_t next_commit{-1};
-  std::int64_t committed{-1};
-  std::int64_t resume_from{-1};  // exactly_once: after a rewind, older messages are stale
-  std::int64_t stop_at{-1};      // exactly_once: an output of this offset was refused; never pass it
-  bool stuck{false};
+  std::uint32_t epoch{0};  // changes at every assignment and rewind: older jobs are no longer tracked
+  std::deque<job*> queued;  // consumed, not yet produced (consume order)
+  std::deque<std::pair<std::int64_t, std::int64_t>> timestamps;  // (offset, input timestamp ms) not yet committable
+  bool stuck{false};  // stopped at tracker.stuck_at(): reported and paused
 };
 
 }  // namespace
 
-struct processor::impl {
+// The processor's main thread: consumes, hands jobs to the workers, produces their outputs in
+// input order per partition, commits (at_least_once: what the offset tracker says is safe;
+// exactly_once: in transactions), and reacts to rebalances. See processor.h for the threads.
+struct processor::impl final : rebalance_hooks {
   impl(const config::settings& s, std::string bootstrap_, const validate::rule_set& rules_,
        const emit::validator_info& info_, stats& st_)
-      : cfg(s), bootstrap(std::move(bootstrap_)), rules(rules_), info(info_), st(st_), pool(s.max_in_flight + 2048) {}
+      : cfg(s),
+        bootstrap(std::move(bootstrap_)),
+        rules(rules_),
+        info(info_),
+        st(st_),
+        builder(s, info_, st_),
+        pool(s.max_in_flight + 2048) {}
 
   const config::settings& cfg;
   std::string bootstrap;
   const validate::rule_set& rules;
   const emit::validator_info& info;
   stats& st;
+  output_builder builder;
 
   rk_ptr producer, consumer;
   rd_kafka_topic_t* accepted_topic{nullptr};
   rd_kafka_topic_t* rejected_topic{nullptr};
 
   worker_pool<job*> pool;
-
+  offset_tracker tracker;
   std::map<std::int32_t, partition_state> parts;
-  std::size_t in_flight{0};
+  std::uint32_t next_epoch{1};
+  std::size_t in_flight{0};        // jobs alive: consumed, not yet delivered
+  std::size_t in_flight_bytes{0};  // their input bytes
   std::string fatal;
   int fatal_rc{1};  // exit code of `fatal`: exit_auth when retrying cannot fix it (processor.h)
   // Fenced (the consumer as a static member, FENCED_INSTANCE_ID, or the transactional
@@ -90,13 +75,13 @@ struct processor::impl {
   clock_type::time_point last_commit = clock_type::now();
   clock_type::time_point last_transport_log{};
   clock_type::time_point last_snapshot{};
+  std::optional<clock_type::time_point> stopping_deadline;  // set once shutdown starts: nothing waits past it
   // exactly_once
   const bool eos = cfg.processing_guarantee == config::guarantee::exactly_once;
-  bool in_txn{false};
+  std::optional<transactions> txn;
+  std::uint64_t emitted_in_txn{0};
   int abort_streak{0};
   std::string refused;  // an output of the open transaction that produce() refused: never commit it
-  std::int32_t refused_partition{-1};
-  std::int64_t refused_offset{-1};
   clock_type::time_point last_txn_commit = clock_type::now();
 
   // ---- callbacks (all invoked on the main thread, inside poll/consume calls) ----
@@ -113,7 +98,7 @@ struct processor::impl {
   }
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque) noexcept {
     try {
-      on_delivery_unguarded(rk, m, opaque);
+      static_cast<impl*>(opaque)->delivered(rk, m);
     } catch (...) {
       static_cast<impl*>(opaque)->callback_failed("delivery report");
     }
@@ -128,7 +113,6 @@ struct processor::impl {
   // An asynchronous offset commit that failed (the coordinator moving, a rebalance in
   // progress) must be sent again: commit() recorded it as done when it was queued, and a
   // partition with no new input would otherwise keep its old committed offset for good.
-  // Allocates nothing, throws nothing.
   static void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
                         void* opaque) noexcept {
     auto* self = static_cast<impl*>(opaque);
@@ -136,75 +120,104 @@ struct processor::impl {
     for (int i = 0; i < offsets->cnt; ++i) {
       const rd_kafka_topic_partition_t& e = offsets->elems[i];
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR && e.err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
-      const auto it = self->parts.find(e.partition);
-      if (it != self->parts.end() && it->second.committed == e.offset) it->second.committed = e.offset - 1;
+      self->tracker.commit_failed(e.partition, e.offset);
     }
   }
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list,
                            void* opaque) noexcept {
+    auto* self = static_cast<impl*>(opaque);
     try {
-      on_rebalance_unguarded(rk, err, list, opaque);
+      handle_rebalance(rk, err, list, self->cfg.input_topic, *self, self->st);
     } catch (...) {
-      static_cast<impl*>(opaque)->callback_failed("rebalance");
+      self->callback_failed("rebalance");
     }
   }
 
-  static void on_delivery_unguarded(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-    auto* self = static_cast<impl*>(opaque);
+  // Is `j` still tracked: its partition assigned, and not rewound since it was consumed?
+  [[nodiscard]] bool current(const job& j) const noexcept {
+    const auto it = parts.find(j.partition);
+    return it != parts.end() && it->second.epoch == j.epoch;
+  }
+
+  // A delivery report (main thread, inside rd_kafka_poll).
+  void delivered(rd_kafka_t*, const rd_kafka_message_t* m) {
     auto* j = static_cast<job*>(m->_private);
-    if (m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && j->msg && !j->orphan) {
-      // The topic refused the output as too large: send a small INTERNAL_SERVER_ERROR
-      // rejection in its place (unless that one fails too).
-      std::string cid, index;
-      rd_kafka_headers_t* hs = nullptr;
-      bool was_replacement = false;
-      if (rd_kafka_message_headers(m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const void* v = nullptr;
-        size_t n = 0;
-        if (rd_kafka_header_get_last(hs, emit::h_correlation_id.data(), &v, &n) == 0 && v) cid.assign(static_cast<const char*>(v), n);
-        if (rd_kafka_header_get_last(hs, emit::h_source_index.data(), &v, &n) == 0 && v) index.assign(static_cast<const char*>(v), n);
-        was_replacement = rd_kafka_header_get_last(hs, h_replacement.data(), &v, &n) == 0;
-      }
-      if (!was_replacement) {
-        self->st.contacts_accepted.fetch_sub(m->rkt == self->accepted_topic ? 1 : 0, std::memory_order_relaxed);
-        if (m->rkt == self->rejected_topic) self->st.contacts_rejected.fetch_sub(1, std::memory_order_relaxed);
-        emit::out_message r = self->replacement(cid, parse_int_or(index, -1), *j->msg);
-        r.headers.push_back({h_replacement, "1"});
-        log(level::error, "the topic refused an output of input partition " + std::to_string(j->msg->partition) +
-                              " offset " + std::to_string(j->offset) + " as too large; rejected as INTERNAL_SERVER_ERROR");
-        rd_kafka_headers_t* rh = headers_of(r);
-        const rd_kafka_resp_err_t e = rd_kafka_producev(
-            self->producer.get(), RD_KAFKA_V_RKT(self->rejected_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_VALUE(r.value.data(), r.value.size()),
-            RD_KAFKA_V_KEY(r.has_key ? r.key.data() : nullptr, r.has_key ? r.key.size() : 0), RD_KAFKA_V_HEADERS(rh),
-            RD_KAFKA_V_OPAQUE(j), RD_KAFKA_V_END);
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          return;  // the replacement's delivery report settles this output
-        }
-        rd_kafka_headers_destroy(rh);
-      }
+    if (m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && current(*j) && send_replacement(*j, m)) {
+      return;  // the replacement's delivery report settles this output
     }
     if (m->err) {
       j->failed = true;
-      self->st.delivery_errors.fetch_add(1, std::memory_order_relaxed);
+      st.delivery_errors.fetch_add(1, std::memory_order_relaxed);
       log(level::error, std::string("delivery failed for the output of input partition ") +
-                            std::to_string(j->part ? j->part->partition : -1) + " offset " + std::to_string(j->offset) +
-                            ": " + rd_kafka_err2str(m->err));
+                            std::to_string(j->partition) + " offset " + std::to_string(j->offset) + ": " +
+                            rd_kafka_err2str(m->err));
     } else {
-      self->st.outputs_delivered.fetch_add(1, std::memory_order_relaxed);
+      st.outputs_delivered.fetch_add(1, std::memory_order_relaxed);
     }
-    if (--j->pending == 0) {
-      if (!j->failed && j->msg) {
-        const std::int64_t ts = timestamp_ms(*j->msg);
-        if (ts > 0) {
-          self->st.end_to_end_seconds.observe(static_cast<double>(std::max<std::int64_t>(0, now_ms() - ts)) / 1000.0);
-        }
-      }
-      if (j->orphan) {
-        delete j;
-        --self->in_flight;
-      }
+    if (--j->pending == 0) finish(j);
+  }
+
+  // The topic refused an output as too large: send a small INTERNAL_SERVER_ERROR rejection
+  // in its place (unless that one was already a replacement, or fails too).
+  bool send_replacement(job& j, const rd_kafka_message_t* m) {
+    std::string cid, index;
+    rd_kafka_headers_t* hs = nullptr;
+    if (rd_kafka_message_headers(m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const void* v = nullptr;
+      size_t n = 0;
+      if (rd_kafka_header_get_last(hs, output_builder::h_replacement.data(), &v, &n) == 0) return false;
+      if (rd_kafka_header_get_last(hs, emit::h_correlation_id.data(), &v, &n) == 0 && v)
+        cid.assign(static_cast<const char*>(v), n);
+      if (rd_kafka_header_get_last(hs, emit::h_source_index.data(), &v, &n) == 0 && v)
+        index.assign(static_cast<const char*>(v), n);
     }
+    (m->rkt == accepted_topic ? st.contacts_accepted : st.contacts_rejected).fetch_sub(1, std::memory_order_relaxed);
+    const input_record in = input_of(*j.msg);
+    emit::out_message r = builder.replacement(cid, parse_int_or(index, -1), in);
+    log(level::error, "the topic refused an output of input partition " + std::to_string(j.partition) + " offset " +
+                          std::to_string(j.offset) + " as too large; rejected as INTERNAL_SERVER_ERROR");
+    rd_kafka_headers_t* rh = output_builder::kafka_headers(r, builder.source_of(in), in.headers);
+    const std::string_view key = r.key();
+    const rd_kafka_resp_err_t e = rd_kafka_producev(
+        producer.get(), RD_KAFKA_V_RKT(rejected_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE(r.body.data(), r.body.size()),
+        RD_KAFKA_V_KEY(r.has_key() ? key.data() : nullptr, r.has_key() ? key.size() : 0), RD_KAFKA_V_HEADERS(rh),
+        RD_KAFKA_V_OPAQUE(&j), RD_KAFKA_V_END);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
+    rd_kafka_headers_destroy(rh);
+    return false;
+  }
+
+  // Every output of `j` has its delivery report: at_least_once tells the tracker (which may
+  // stop the partition when one failed); then the job is freed.
+  void finish(job* j) {
+    if (!j->failed) {
+      const std::int64_t ts = input_of(*j->msg).timestamp_ms;
+      if (ts > 0) st.end_to_end_seconds.observe(static_cast<double>(std::max<std::int64_t>(0, now_ms() - ts)) / 1000.0);
+    }
+    if (!eos && current(*j)) {
+      tracker.completed(j->partition, j->offset, !j->failed);
+      if (!j->failed) st.messages_committed.fetch_add(1, std::memory_order_relaxed);
+      if (j->failed) note_stuck(parts[j->partition]);
+    }
+    free_job(j);
+  }
+
+  void free_job(job* j) {
+    --in_flight;
+    in_flight_bytes -= j->bytes;
+    delete j;
+  }
+
+  void note_stuck(partition_state& p) {
+    const std::int64_t at = tracker.stuck_at(p.partition);
+    if (at < 0 || p.stuck) return;
+    p.stuck = true;
+    log(level::error, "partition " + std::to_string(p.partition) + " of " + cfg.input_topic + " is stopped at offset " +
+                          std::to_string(at) +
+                          ": its output could not be delivered or was refused; nothing past it will be committed. "
+                          "Fix the cause (see the error above) and restart contactgate.");
+    pause_one(p.partition);
   }
 
   // The message for librdkafka's fatal error on `rk`, with what to do about it.
@@ -252,242 +265,24 @@ struct processor::impl {
     log(level::warn, std::string("Kafka: ") + rd_kafka_err2name(e) + ": " + reason);
   }
 
-  static void on_rebalance_unguarded(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list,
-                                     void* opaque) {
-    auto* self = static_cast<impl*>(opaque);
-    self->st.rebalances.fetch_add(1, std::memory_order_relaxed);
-    const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-      std::string names;
-      for (int i = 0; i < list->cnt; ++i) {
-        auto& p = self->parts[list->elems[i].partition];
-        p = partition_state{};
-        p.partition = list->elems[i].partition;
-        names += (names.empty() ? "" : ",") + std::to_string(p.partition);
-      }
-      log(level::info, "assigned partitions [" + names + "] of " + self->cfg.input_topic);
-      self->st.joined.store(true);
-      if (cooperative) {
-        if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, list)) {
-          log(level::error, std::string("incremental assign failed: ") + rd_kafka_error_string(e));
-          rd_kafka_error_destroy(e);
-        }
-      } else {
-        rd_kafka_assign(rk, list);
-      }
-    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-      std::string names;
-      for (int i = 0; i < list->cnt; ++i) names += (names.empty() ? "" : ",") + std::to_string(list->elems[i].partition);
-      log(level::info, "revoking partitions [" + names + "] of " + self->cfg.input_topic +
-                           (rd_kafka_assignment_lost(rk) ? " (assignment lost)" : ""));
-      self->release(list);
-      if (cooperative) {
-        if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, list)) {
-          log(level::error, std::string("incremental unassign failed: ") + rd_kafka_error_string(e));
-          rd_kafka_error_destroy(e);
-        }
-      } else {
-        rd_kafka_assign(rk, nullptr);
-      }
-    } else {
-      log(level::error, std::string("rebalance error: ") + rd_kafka_err2str(err));
-      self->release(list);
-      rd_kafka_assign(rk, nullptr);
-    }
-  }
-
   // ---- worker side ----
 
-  // testing.fault_rate: a deterministic share of input messages (by partition and offset)
-  // fail to process; "transient" faults fail only the first attempt.
-  bool inject_fault(const rd_kafka_message_t* m, int attempt) const noexcept {
-    if (cfg.fault_rate <= 0) return false;
-    if (cfg.fault_mode == "transient" && attempt > 0) return false;
-    std::uint64_t h = static_cast<std::uint64_t>(m->offset) * 0x9E3779B97F4A7C15ull ^
-                      static_cast<std::uint64_t>(m->partition) * 0xC2B2AE3D27D4EB4Full;
-    h ^= h >> 31;
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 29;
-    return static_cast<double>(h >> 11) / 9007199254740992.0 < cfg.fault_rate;
-  }
-
-  void remember_internal(const emit::out_message& o, const rd_kafka_message_t& m) {
-    stats::internal_error e;
-    e.ts_ms = now_ms();
-    std::string index;
-    for (const auto& h : o.headers) {
-      if (h.name == emit::h_correlation_id) e.correlation_id = h.value;
-      if (h.name == emit::h_source_index) index = h.value;
-    }
-    e.source = cfg.input_topic + "/" + std::to_string(m.partition) + "@" + std::to_string(m.offset) +
-               (index.empty() ? "" : "[" + index + "]");
-    st.remember_internal_error(std::move(e));
-  }
-
-  // Per worker thread: a validator and scratch space, then one call per job.
+  // Per worker thread: its scratch, then one call per job (outputs and header lists built
+  // here, then published to the main thread).
   struct worker {
     impl& self;
-    validate::payload_validator validator;
-    payload_outcome outcome{};
-    std::uint64_t rejections{0};
-    void operator()(job* j) { self.process(*this, j); }
-  };
-
-  void process(worker& w, job* j) {
-    validate::payload_validator& validator = w.validator;
-    payload_outcome& outcome = w.outcome;
-    std::uint64_t& rejections = w.rejections;
-    const bool passthrough = cfg.mode == "passthrough";
-    {
-      const rd_kafka_message_t* m = j->msg;
-      const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
-      if (passthrough) {  // benchmark ceiling: the same pipeline without validation
-        emit::out_message o;
-        o.value = std::string(payload);
-        o.has_key = m->key != nullptr;
-        if (o.has_key) o.key = std::string(static_cast<const char*>(m->key), m->key_len);
-        j->outputs.push_back(std::move(o));
-        j->headers.push_back(headers_of(j->outputs.back()));
-        j->ready.store(true, std::memory_order_release);
-        return;
-      }
-      const auto t0 = clock_type::now();
-      const emit::source_info src = source_of(*m);
-      // A failure of contactgate itself is retried with backoff, then the contacts are
-      // rejected with INTERNAL_SERVER_ERROR (retryable). Never dropped, never blocking.
-      bool done = false, parsed = false;
-      const char* failure = "processing failed";
-      for (int attempt = 0; attempt <= cfg.internal_retries && !done; ++attempt) {
-        if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2 << attempt, 100)));
-        j->outputs.clear();
-        parsed = false;
-        try {
-          validator.validate(payload, outcome);
-          parsed = true;
-          if (inject_fault(m, attempt)) {
-            failure = "injected fault (testing.fault_rate)";
-            continue;
-          }
-          emit::build_outputs(outcome, payload, src, info, now_ms(), j->outputs);
-          done = true;
-        } catch (const std::exception&) {
-          failure = "processing failed with an exception";
-        }
-      }
-      if (!done) {
-        j->outputs.clear();
-        emit::build_internal_error_outputs(parsed ? &outcome : nullptr, payload, src, info, now_ms(), failure,
-                                           j->outputs);
-        log(level::error, std::string("input partition ") + std::to_string(m->partition) + " offset " +
-                              std::to_string(m->offset) + ": " + failure + " after " +
-                              std::to_string(cfg.internal_retries + 1) + " attempts; rejected as INTERNAL_SERVER_ERROR");
-      }
-      const payload_outcome* oc = done || parsed ? &outcome : nullptr;
-      std::size_t k = 0;  // outputs follow the contacts in order (or one malformed output)
-      for (const auto& o : j->outputs) {
-        const contact_outcome* co = !oc || oc->malformed || k >= oc->contacts.size() ? nullptr : &oc->contacts[k];
-        ++k;
-        if (o.dest == emit::destination::accepted) {
-          st.contacts_accepted.fetch_add(1, std::memory_order_relaxed);
-          continue;
-        }
-        (o.malformed ? st.payloads_malformed : st.contacts_rejected).fetch_add(1, std::memory_order_relaxed);
-        for (const reason& r : o.reasons) {
-          st.count_reason(r.code, r.what);
-          if (r.code == reason_code::internal_server_error) {
-            st.internal_errors.fetch_add(1, std::memory_order_relaxed);
-            remember_internal(o, *m);
-          }
-        }
-        if ((rejections++ & 63) == 0) {  // a sample for people to look at; phone numbers masked
-          std::string line = emit::iso8601_utc(now_ms()) + " p" + std::to_string(m->partition) + "@" +
-                             std::to_string(m->offset);
-          if (co) line += "[" + std::to_string(co->index) + "]";
-          for (const auto& h : o.headers) {
-            if (h.name == emit::h_correlation_id) line += " correlation_id=" + h.value;
-          }
-          if (co && co->contact_id.kind == field_kind::string) line += " contact_id=" + emit::mask_phone(co->contact_id.text);
-          for (const auto& h : o.headers) {
-            if (h.name == emit::h_error_reasons) line += " reasons=" + h.value;
-          }
-          st.remember_rejection(std::move(line));
-        }
-      }
-      // librdkafka header lists are built here, off the consumer/producer thread. An input
-      // sent again by `contactgate redrive` keeps its contactgate.redrive.* headers on every
-      // output, so a contact rejected again says how often it was redriven (the loop guard).
-      rd_kafka_headers_t* in_headers = nullptr;
-      if (rd_kafka_message_headers(m, &in_headers) != RD_KAFKA_RESP_ERR_NO_ERROR) in_headers = nullptr;
-      j->headers.reserve(j->outputs.size());
-      for (const auto& o : j->outputs) {
-        rd_kafka_headers_t* hs = headers_of(o);
-        if (in_headers) copy_redrive_headers(in_headers, hs);
-        j->headers.push_back(hs);
-      }
-      const auto busy = clock_type::now() - t0;
-      st.validation_seconds.observe(std::chrono::duration<double>(busy).count());
-      st.worker_busy_ns.fetch_add(static_cast<std::uint64_t>(std::chrono::nanoseconds(busy).count()),
-                                  std::memory_order_relaxed);
+    output_builder::scratch scratch;
+    void operator()(job* j) {
+      self.builder.build(input_of(*j->msg), scratch, j->outputs, j->headers);
       j->ready.store(true, std::memory_order_release);
     }
-  }
-
-  static void copy_redrive_headers(const rd_kafka_headers_t* in, rd_kafka_headers_t* out) {
-    static constexpr std::string_view prefix = "contactgate.redrive.";
-    const char* name = nullptr;
-    const void* value = nullptr;
-    size_t size = 0;
-    for (size_t i = 0; rd_kafka_header_get_all(in, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-      if (std::string_view(name).substr(0, prefix.size()) == prefix)
-        rd_kafka_header_add(out, name, -1, value, static_cast<ssize_t>(size));
-    }
-  }
+  };
 
   // ---- main thread ----
 
-  static rd_kafka_headers_t* headers_of(const emit::out_message& o) {
-    rd_kafka_headers_t* hs = rd_kafka_headers_new(o.headers.size());
-    for (const auto& h : o.headers) {
-      rd_kafka_header_add(hs, h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
-                          static_cast<ssize_t>(h.value.size()));
-    }
-    return hs;
-  }
-
-  // An INTERNAL_SERVER_ERROR rejection standing in for an output Kafka refused as too large.
-  emit::out_message replacement_for(const emit::out_message& o, const rd_kafka_message_t& in) {
-    std::string cid, index;
-    for (const auto& h : o.headers) {
-      if (h.name == emit::h_correlation_id) cid = h.value;
-      if (h.name == emit::h_source_index) index = h.value;
-    }
-    return replacement(cid, parse_int_or(index, -1), in);
-  }
-
-  // Where an output came from (views into `m`, which outlives the output's construction).
-  emit::source_info source_of(const rd_kafka_message_t& m) const noexcept {
-    emit::source_info src;
-    src.topic = cfg.input_topic;
-    src.partition = m.partition;
-    src.offset = m.offset;
-    src.timestamp_ms = timestamp_ms(m);
-    src.has_key = m.key != nullptr;
-    if (src.has_key) src.key = std::string_view(static_cast<const char*>(m.key), m.key_len);
-    return src;
-  }
-
-  emit::out_message replacement(const std::string& cid, long long index, const rd_kafka_message_t& in) {
-    const emit::source_info src = source_of(in);
-    emit::out_message r = emit::internal_error_without_record(cid, src, index, info, now_ms(),
-                                                              "the output is larger than the topic allows");
-    r.replaced = true;
-    st.contacts_rejected.fetch_add(1, std::memory_order_relaxed);
-    st.internal_errors.fetch_add(1, std::memory_order_relaxed);
-    st.count_reason(reason_code::internal_server_error, detail::processing_failed);
-    remember_internal(r, in);
-    return r;
-  }
-
+  // Produces every output of `j` (ready, in its partition's order). Values are not copied:
+  // an accepted output's bytes are the input's, a rejection's are the job's; both live until
+  // the job's last delivery report frees it.
   void produce_job(job* j) {
     j->pending = static_cast<int>(j->outputs.size());
     j->emitted = true;
@@ -497,11 +292,16 @@ struct processor::impl {
       j->headers[oi] = nullptr;  // librdkafka owns it once produced; destroyed below otherwise
       rd_kafka_topic_t* topic = o.dest == emit::destination::accepted ? accepted_topic : rejected_topic;
       while (true) {
-        const rd_kafka_resp_err_t e = rd_kafka_producev(
-            producer.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_VALUE(o.value.data(), o.value.size()),
-            RD_KAFKA_V_KEY(o.has_key ? o.key.data() : nullptr, o.has_key ? o.key.size() : 0),
-            RD_KAFKA_V_HEADERS(hs), RD_KAFKA_V_OPAQUE(j), RD_KAFKA_V_END);
+        const std::string_view value = o.value(), key = o.key();
+        const rd_kafka_resp_err_t e =
+            hs ? rd_kafka_producev(producer.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(0),
+                                   RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                   RD_KAFKA_V_KEY(o.has_key() ? key.data() : nullptr, o.has_key() ? key.size() : 0),
+                                   RD_KAFKA_V_HEADERS(hs), RD_KAFKA_V_OPAQUE(j), RD_KAFKA_V_END)
+               : rd_kafka_producev(producer.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(0),
+                                   RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                   RD_KAFKA_V_KEY(o.has_key() ? key.data() : nullptr, o.has_key() ? key.size() : 0),
+                                   RD_KAFKA_V_OPAQUE(j), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
           rd_kafka_poll(producer.get(), 10);
@@ -510,74 +310,58 @@ struct processor::impl {
         if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !o.replaced) {
           // Larger than the producer allows: replace it with a small INTERNAL_SERVER_ERROR
           // rejection (retryable) that leaves the record out.
-          rd_kafka_headers_destroy(hs);
-          log(level::error, "the output of input partition " + std::to_string(j->part->partition) + " offset " +
-                                std::to_string(j->offset) + " is " + std::to_string(o.value.size()) +
+          if (hs) rd_kafka_headers_destroy(hs);
+          log(level::error, "the output of input partition " + std::to_string(j->partition) + " offset " +
+                                std::to_string(j->offset) + " is " + std::to_string(value.size()) +
                                 " bytes, more than the producer allows; rejected as INTERNAL_SERVER_ERROR");
           (o.dest == emit::destination::accepted ? st.contacts_accepted : st.contacts_rejected)
               .fetch_sub(1, std::memory_order_relaxed);
-          o = replacement_for(o, *j->msg);
-          hs = headers_of(o);
+          const input_record in = input_of(*j->msg);
+          o = builder.replacement(o.correlation_id, o.index, in);
+          hs = output_builder::kafka_headers(o, builder.source_of(in), in.headers);
           topic = rejected_topic;
           continue;
         }
-        rd_kafka_headers_destroy(hs);
+        if (hs) rd_kafka_headers_destroy(hs);
         j->failed = true;
         --j->pending;
         st.delivery_errors.fetch_add(1, std::memory_order_relaxed);
-        log(level::error, "cannot produce the output of input partition " + std::to_string(j->part->partition) +
-                              " offset " + std::to_string(j->offset) + " (" + std::to_string(o.value.size()) +
+        log(level::error, "cannot produce the output of input partition " + std::to_string(j->partition) +
+                              " offset " + std::to_string(j->offset) + " (" + std::to_string(value.size()) +
                               " bytes): " + rd_kafka_err2str(e));
         if (e == RD_KAFKA_RESP_ERR__FATAL) {  // e.g. fenced: not this output's fault
           if (fatal.empty()) fatal = explain_fatal(producer.get());
         } else if (eos && refused.empty()) {
           // The open transaction now holds this record's input offset without its output:
           // it must not commit (commit_transaction() aborts it instead).
-          refused = "input partition " + std::to_string(j->part->partition) + " offset " + std::to_string(j->offset) +
+          refused = "input partition " + std::to_string(j->partition) + " offset " + std::to_string(j->offset) +
                     ": " + rd_kafka_err2str(e);
-          refused_partition = j->part->partition;
-          refused_offset = j->offset;
         }
         break;
       }
     }
-    j->outputs.clear();
-    j->headers.clear();
   }
 
+  // Produces the partition's ready jobs in consume order.
   void emit_ready(partition_state& p) {
-    while (p.emitted < p.inflight.size()) {
-      job* j = p.inflight[p.emitted];
+    while (!p.queued.empty()) {
+      job* j = p.queued.front();
       if (!j->ready.load(std::memory_order_acquire)) break;
-      if (eos && !in_txn) {
+      if (eos && !txn->open()) {
         if (!begin_transaction()) return;
       }
+      p.queued.pop_front();
       produce_job(j);
-      ++p.emitted;
-    }
-  }
-
-  void retire(partition_state& p) {
-    while (!p.inflight.empty()) {
-      job* j = p.inflight.front();
-      if (!j->emitted || j->pending > 0) break;
-      if (j->failed) {
-        if (!p.stuck) {
-          p.stuck = true;
-          log(level::error, "partition " + std::to_string(p.partition) + " of " + cfg.input_topic +
-                                " is stopped at offset " + std::to_string(j->offset) +
-                                ": its output could not be delivered; nothing past it will be committed. Fix the "
-                                "cause (see the delivery error above) and restart contactgate.");
-          pause_one(p.partition);
-        }
-        break;
+      if (eos) {
+        // In a transaction an output counts once produced: the transaction commits it with
+        // its input offset, or aborts both. A refused output stops the partition there (the
+        // tracker keeps it stuck through the abort; handle_message pauses it once re-consumed).
+        tracker.completed(p.partition, j->offset, !j->failed);
+        ++emitted_in_txn;
       }
-      p.next_commit = j->offset + 1;
-      p.inflight.pop_front();
-      --p.emitted;
-      delete j;
-      --in_flight;
-      st.messages_committed.fetch_add(1, std::memory_order_relaxed);
+      if (j->pending == 0) {  // nothing to wait for (every output refused)
+        if (!eos) finish(j); else free_job(j);
+      }
     }
   }
 
@@ -588,25 +372,26 @@ struct processor::impl {
     rd_kafka_topic_partition_list_destroy(l);
   }
 
-  // Commits next_commit of the given partitions (all when null) that moved.
+  // at_least_once: commits what the tracker says is safe, for the given partitions (all when
+  // null).
   void commit(bool sync, const rd_kafka_topic_partition_list_t* only = nullptr) {
-    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
-    for (auto& [id, p] : parts) {
+    std::vector<commit_point> points;
+    tracker.to_commit(points);
+    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(static_cast<int>(points.size()) + 1);
+    for (const commit_point& c : points) {
       if (only) {
         bool listed = false;
-        for (int i = 0; i < only->cnt; ++i) listed |= only->elems[i].partition == id;
+        for (int i = 0; i < only->cnt; ++i) listed |= only->elems[i].partition == c.partition;
         if (!listed) continue;
       }
-      if (p.next_commit > p.committed) {
-        rd_kafka_topic_partition_list_add(l, cfg.input_topic.c_str(), id)->offset = p.next_commit;
-      }
+      rd_kafka_topic_partition_list_add(l, cfg.input_topic.c_str(), c.partition)->offset = c.offset;
     }
     if (l->cnt > 0) {
       const rd_kafka_resp_err_t e = rd_kafka_commit(consumer.get(), l, sync ? 0 : 1);
       if (e) {
         log(level::warn, std::string("offset commit failed: ") + rd_kafka_err2str(e));
       } else {
-        for (int i = 0; i < l->cnt; ++i) parts[l->elems[i].partition].committed = l->elems[i].offset;
+        for (int i = 0; i < l->cnt; ++i) tracker.mark_committed(l->elems[i].partition, l->elems[i].offset);
         st.commits.fetch_add(1, std::memory_order_relaxed);
       }
     }
@@ -623,22 +408,15 @@ struct processor::impl {
     return in_flight >= cfg.max_in_flight ? 0 : cfg.max_in_flight - in_flight;
   }
 
-  void count_stopped_partitions() {
-    std::uint64_t n = 0;
-    for (const auto& [id, p] : parts) n += p.stuck;
-    st.paused_partitions.store(n, std::memory_order_relaxed);
-  }
-
   void pump(bool allow_commit = true) {
     for (auto& [id, p] : parts) emit_ready(p);
     rd_kafka_poll(producer.get(), 0);
     if (eos) {
-      if (allow_commit && in_txn && clock_type::now() - last_txn_commit >= cfg.transaction_interval) commit_transaction();
+      if (allow_commit && txn->open() && clock_type::now() - last_txn_commit >= cfg.transaction_interval)
+        commit_transaction();
     } else {
-      for (auto& [id, p] : parts) retire(p);
       if (allow_commit && clock_type::now() - last_commit >= cfg.commit_interval) commit(false);
     }
-    count_stopped_partitions();
     st.in_flight.store(in_flight, std::memory_order_relaxed);
     st.queue_depth.store(pool.depth(), std::memory_order_relaxed);
     const auto now = clock_type::now();
@@ -651,55 +429,50 @@ struct processor::impl {
   void publish_snapshot() {
     std::vector<partition_snapshot> v;
     v.reserve(parts.size());
-    for (const auto& [id, p] : parts) {
+    std::uint64_t stopped = 0;
+    for (auto& [id, p] : parts) {
       partition_snapshot s;
       s.partition = id;
-      s.in_flight = p.inflight.size();
-      if (!p.inflight.empty()) s.oldest_in_flight_ts_ms = timestamp_ms(*p.inflight.front()->msg);
+      s.in_flight = tracker.in_flight(id);
+      // The oldest input not yet committable: drop timestamps the tracker has passed.
+      const std::int64_t oldest = tracker.oldest_in_flight(id);
+      while (!p.timestamps.empty() && (oldest < 0 || p.timestamps.front().first < oldest)) p.timestamps.pop_front();
+      if (!p.timestamps.empty()) s.oldest_in_flight_ts_ms = p.timestamps.front().second;
       s.stuck = p.stuck;
+      stopped += p.stuck;
       v.push_back(s);
     }
+    st.paused_partitions.store(stopped, std::memory_order_relaxed);
     st.publish_partitions(std::move(v));
   }
 
   // ---- exactly_once: outputs and consumed offsets commit atomically ----
 
   bool begin_transaction() {
-    if (rd_kafka_error_t* e = rd_kafka_begin_transaction(producer.get())) {
-      fatal = std::string("cannot begin a transaction: ") + rd_kafka_error_string(e);
-      rd_kafka_error_destroy(e);
-      return false;
-    }
-    in_txn = true;
-    return true;
+    const transactions::status s = txn->begin();
+    if (!s.ok) fatal = s.error;
+    return s.ok;
   }
 
-  // Commits the open transaction: every emitted output plus, per partition, the offset after
-  // the last emitted message. On an abortable error the transaction is aborted and the
+  // Commits the open transaction: every produced output plus, per partition, the offset after
+  // the last produced message. On an abortable error the transaction is aborted and the
   // partitions rewound to their committed offsets (their messages are consumed again).
   bool commit_transaction() {
     last_txn_commit = clock_type::now();
-    if (!in_txn) return true;
+    if (!txn || !txn->open()) return true;
     if (!refused.empty()) {
       // Committing would store the refused record's input offset with no outcome written.
-      // Abort, rewind, and stop that partition just before the record (as at_least_once
-      // does): what precedes it commits in the next transactions, other partitions go on.
+      // Abort and rewind; the tracker keeps the partition stopped just before the record (as
+      // at_least_once does): what precedes it commits in the next transactions, other
+      // partitions go on.
       const std::string what = std::move(refused);
-      const std::int32_t partition = refused_partition;
-      const std::int64_t offset = refused_offset;
+      refused.clear();
       log(level::error, "transaction aborted, re-consuming from the last commit: an output was refused (" + what + ")");
       // librdkafka 2.0.2 sends the abort without waiting for the transaction's pending
       // AddPartitionsToTxn; the broker then answers INVALID_TXN_STATE, a fatal error. Let
       // the produced outputs reach the broker first (they stay uncommitted).
       rd_kafka_flush(producer.get(), 10000);
       abort_and_rewind();
-      if (auto it = parts.find(partition); it != parts.end()) {
-        it->second.stop_at = it->second.stop_at < 0 ? offset : std::min(it->second.stop_at, offset);
-        log(level::error, "partition " + std::to_string(partition) + " of " + cfg.input_topic +
-                              " is stopped at offset " + std::to_string(offset) +
-                              ": its output was refused; nothing past it will be committed. Fix the cause (see the "
-                              "error above) and restart contactgate.");
-      }
       if (++abort_streak >= 5 && fatal.empty()) {
         fatal = "5 transactions in a row could not commit; an output was refused (" + what +
                 "): nothing past it is committed. Fix the cause (e.g. kafka.producer.message.max.bytes below the "
@@ -707,108 +480,62 @@ struct processor::impl {
       }
       return false;
     }
-    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
-    for (auto& [id, p] : parts) {
-      if (p.emitted > 0) rd_kafka_topic_partition_list_add(l, cfg.input_topic.c_str(), id)->offset = p.inflight[p.emitted - 1]->offset + 1;
-    }
-    rd_kafka_error_t* err = nullptr;
-    // Offsets first (retried while retriable), then the commit (likewise); a commit without
-    // its offsets would duplicate on restart, so a failed send aborts the transaction.
-    for (int attempt = 0; l->cnt > 0 && attempt < 5; ++attempt) {
-      if (err) rd_kafka_error_destroy(err);
-      rd_kafka_consumer_group_metadata_t* cgmd = rd_kafka_consumer_group_metadata(consumer.get());
-      err = rd_kafka_send_offsets_to_transaction(producer.get(), l, cgmd, 30000);
-      rd_kafka_consumer_group_metadata_destroy(cgmd);
-      if (!err || !rd_kafka_error_is_retriable(err)) break;
-    }
-    for (int attempt = 0; !err && attempt < 5; ++attempt) {
-      err = rd_kafka_commit_transaction(producer.get(), 60000);
-      if (!err || !rd_kafka_error_is_retriable(err)) break;
-      if (attempt < 4) {
-        rd_kafka_error_destroy(err);
-        err = nullptr;
-      }
-    }
-    if (!err) {
-      in_txn = false;
-      abort_streak = 0;
-      std::uint64_t n = 0;
-      for (int i = 0; i < l->cnt; ++i) {
-        partition_state& p = parts[l->elems[i].partition];
-        for (std::size_t k = 0; k < p.emitted; ++k) {
-          job* j = p.inflight.front();
-          p.inflight.pop_front();
-          free_job(j);
-          ++n;
-        }
-        p.emitted = 0;
-        p.committed = p.next_commit = l->elems[i].offset;
-      }
+    std::vector<commit_point> points;
+    tracker.to_commit(points);
+    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(static_cast<int>(points.size()) + 1);
+    for (const commit_point& c : points)
+      rd_kafka_topic_partition_list_add(l, cfg.input_topic.c_str(), c.partition)->offset = c.offset;
+    const transactions::status s = txn->commit(l);
+    if (s.ok) {
+      for (int i = 0; i < l->cnt; ++i) tracker.mark_committed(l->elems[i].partition, l->elems[i].offset);
       rd_kafka_topic_partition_list_destroy(l);
-      st.messages_committed.fetch_add(n, std::memory_order_relaxed);
+      abort_streak = 0;
+      st.messages_committed.fetch_add(emitted_in_txn, std::memory_order_relaxed);
+      emitted_in_txn = 0;
       st.commits.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
     rd_kafka_topic_partition_list_destroy(l);
-    const std::string what = rd_kafka_error_string(err);
-    const bool is_fatal_err = rd_kafka_error_is_fatal(err);
-    const rd_kafka_resp_err_t code = rd_kafka_error_code(err);
-    rd_kafka_error_destroy(err);
-    if (is_fatal_err) {
+    if (s.fatal) {
       // Fenced: by another instance with this transactional.id, or by the broker aborting a
       // transaction that outlived transaction.timeout.ms while it was out of reach.
-      fenced = code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
-               code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+      fenced = s.fenced;
       fatal = "fatal transaction error (another instance with transactional.id " + cfg.transactional_id +
               " may have fenced this one: two instances of one group on one host must set different "
               "processing.transactional_id and kafka.group_instance_id values): " +
-              what;
+              s.error;
       return false;
     }
-    log(level::warn, "transaction aborted, re-consuming from the last commit: " + what);
+    log(level::warn, "transaction aborted, re-consuming from the last commit: " + s.error);
     abort_and_rewind();
-    if (++abort_streak >= 5) {
-      fatal = "5 transactions in a row could not commit; last error: " + what +
+    if (++abort_streak >= 5 && fatal.empty()) {
+      fatal = "5 transactions in a row could not commit; last error: " + s.error +
               " (an output larger than the topic's max.message.bytes aborts every transaction: keep "
               "kafka.producer.message.max.bytes and batch.size at or below it)";
     }
     return false;
   }
 
-  void free_job(job* j) {
-    if (j->pending > 0) {
-      j->orphan = true;  // its delivery report frees it
-    } else {
-      delete j;
-      --in_flight;
+  // Drops a partition's jobs that were consumed but not produced (waiting for a worker that
+  // still holds one). Their outputs were never produced, so nothing else refers to them.
+  void drop_queued(partition_state& p) {
+    for (job* j : p.queued) {
+      while (!j->ready.load(std::memory_order_acquire)) std::this_thread::yield();
+      free_job(j);
     }
+    p.queued.clear();
+    p.timestamps.clear();
   }
 
   void abort_and_rewind() {
-    for (int attempt = 0;; ++attempt) {
-      rd_kafka_error_t* e = rd_kafka_abort_transaction(producer.get(), 60000);
-      if (e == nullptr) break;
-      // A retriable failure (e.g. the coordinator still busy with this transaction's
-      // AddPartitionsToTxn) is retried, as librdkafka documents.
-      if (rd_kafka_error_is_retriable(e) && attempt < 10) {
-        log(level::warn, std::string("aborting the transaction, retrying: ") + rd_kafka_error_string(e));
-        rd_kafka_error_destroy(e);
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        continue;
-      }
-      if (fatal.empty()) {
-        fatal = rd_kafka_error_is_fatal(e) ? "cannot abort the transaction: " + explain_fatal(producer.get())
-                                           : std::string("cannot abort the transaction: ") + rd_kafka_error_string(e);
-      }
-      rd_kafka_error_destroy(e);
+    refused.clear();  // it was in the aborted transaction
+    emitted_in_txn = 0;
+    const transactions::status s = txn->abort();
+    if (!s.ok) {
+      if (fatal.empty()) fatal = s.fatal ? "cannot abort the transaction: " + explain_fatal(producer.get()) : s.error;
       return;
     }
-    in_txn = false;
-    refused.clear();  // it was in the aborted transaction
-    refused_partition = -1;
-    refused_offset = -1;
-    rd_kafka_poll(producer.get(), 0);  // purged messages' delivery reports
-    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
+    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()) + 1);
     for (auto& [id, p] : parts) rd_kafka_topic_partition_list_add(l, cfg.input_topic.c_str(), id);
     if (rd_kafka_resp_err_t ce = rd_kafka_committed(consumer.get(), l, 30000)) {
       fatal = std::string("cannot read committed offsets to rewind: ") + rd_kafka_err2str(ce);
@@ -817,14 +544,10 @@ struct processor::impl {
     }
     for (int i = 0; i < l->cnt; ++i) {
       partition_state& p = parts[l->elems[i].partition];
-      for (job* j : p.inflight) {
-        while (!j->ready.load(std::memory_order_acquire)) std::this_thread::yield();
-        free_job(j);
-      }
-      p.inflight.clear();
-      p.emitted = 0;
+      drop_queued(p);
+      p.epoch = next_epoch++;  // produced jobs of the aborted transaction free themselves, untracked
+      tracker.rewind(p.partition, l->elems[i].offset);
       if (l->elems[i].offset < 0) l->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;  // never committed
-      p.resume_from = l->elems[i].offset >= 0 ? l->elems[i].offset : -1;
     }
     if (rd_kafka_error_t* e = rd_kafka_seek_partitions(consumer.get(), l, 30000)) {
       fatal = std::string("cannot rewind the input: ") + rd_kafka_error_string(e);
@@ -833,87 +556,69 @@ struct processor::impl {
     rd_kafka_topic_partition_list_destroy(l);
   }
 
-  bool pending_work() const {
+  [[nodiscard]] bool pending_work() const {
     for (const auto& [id, p] : parts) {
-      if (p.emitted < p.inflight.size()) return true;
+      if (!p.queued.empty()) return true;
     }
     return false;
   }
 
-  // Finishes (within the shutdown timeout) the work of the listed partitions, commits
-  // what is safe, and abandons the rest: the next owner re-consumes it.
-  void release(const rd_kafka_topic_partition_list_t* list) {
+  // ---- rebalance hooks (rebalance.h) ----
+
+  void assigned(const rd_kafka_topic_partition_list_t& list) override {
+    for (int i = 0; i < list.cnt; ++i) {
+      const std::int32_t id = list.elems[i].partition;
+      partition_state& p = parts[id];
+      drop_queued(p);  // cannot hold anything: a partition is revoked before it is assigned again
+      p = partition_state{};
+      p.partition = id;
+      p.epoch = next_epoch++;
+      tracker.assign(id);
+    }
+  }
+
+  // Finishes (within the shutdown timeout, and never past the stop deadline) the work of the
+  // listed partitions, commits what is safe, and abandons the rest: the next owner
+  // re-consumes it.
+  void revoking(const rd_kafka_topic_partition_list_t& list, bool lost) override {
     if (eos) {
-      // Commit what was emitted (all partitions), drop the rest of the revoked ones: not
+      // Commit what was produced (all partitions), drop the rest of the revoked ones: not
       // committed, so their next owner consumes them again.
-      if (!rd_kafka_assignment_lost(consumer.get())) commit_transaction();
-      else if (in_txn) abort_and_rewind();
-      for (int i = 0; i < list->cnt; ++i) {
-        auto it = parts.find(list->elems[i].partition);
-        if (it == parts.end()) continue;
-        for (job* j : it->second.inflight) {
-          while (!j->ready.load(std::memory_order_acquire)) std::this_thread::yield();
-          j->part = nullptr;
-          free_job(j);
+      if (!lost) {
+        commit_transaction();
+      } else if (txn && txn->open()) {
+        abort_and_rewind();
+      }
+    } else if (!lost) {
+      auto deadline = clock_type::now() + cfg.shutdown_timeout;
+      if (stopping_deadline) deadline = std::min(deadline, *stopping_deadline);
+      auto busy = [&] {
+        for (int i = 0; i < list.cnt; ++i) {
+          const auto it = parts.find(list.elems[i].partition);
+          if (it == parts.end() || it->second.stuck) continue;
+          if (!it->second.queued.empty() || tracker.pending(it->first) > 0) return true;
         }
-        parts.erase(it);
+        return false;
+      };
+      while (busy() && clock_type::now() < deadline) {
+        pump(false);
+        rd_kafka_poll(producer.get(), 2);
       }
-      return;
+      commit(true, &list);
     }
-    const auto deadline = clock_type::now() + cfg.shutdown_timeout;
-    auto busy = [&] {
-      for (int i = 0; i < list->cnt; ++i) {
-        auto it = parts.find(list->elems[i].partition);
-        if (it != parts.end() && !it->second.stuck && !it->second.inflight.empty()) return true;
-      }
-      return false;
-    };
-    while (busy() && clock_type::now() < deadline) {
-      pump(false);
-      rd_kafka_poll(producer.get(), 2);
-    }
-    commit(true, list);
     std::size_t abandoned = 0;
-    for (int i = 0; i < list->cnt; ++i) {
-      auto it = parts.find(list->elems[i].partition);
+    for (int i = 0; i < list.cnt; ++i) {
+      const auto it = parts.find(list.elems[i].partition);
       if (it == parts.end()) continue;
-      for (job* j : it->second.inflight) {
-        while (!j->ready.load(std::memory_order_acquire)) std::this_thread::yield();  // a worker holds it
-        ++abandoned;
-        j->part = nullptr;
-        if (j->pending > 0) {
-          j->orphan = true;  // the delivery callback frees it
-        } else {
-          delete j;
-          --in_flight;
-        }
-      }
-      parts.erase(it);
+      drop_queued(it->second);
+      abandoned += tracker.revoke(it->first);
+      parts.erase(it);  // produced jobs still waiting for delivery reports free themselves, untracked
     }
-    if (abandoned > 0) {
+    if (abandoned > 0 && !eos) {
       log(level::warn, std::to_string(abandoned) +
                            " in-flight messages of released partitions were not committed; their next owner "
                            "processes them again");
     }
-  }
-
-  bool init_transactions(const std::atomic<bool>& stop) {
-    while (!stop.load()) {
-      rd_kafka_error_t* e = rd_kafka_init_transactions(producer.get(), 30000);
-      if (!e) {
-        log(level::info, "exactly_once: transactions ready (transactional.id " + cfg.transactional_id + ")");
-        return true;
-      }
-      const std::string what = rd_kafka_error_string(e);
-      const bool retriable = rd_kafka_error_is_retriable(e) || rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT;
-      rd_kafka_error_destroy(e);
-      if (!retriable) {
-        fatal = "cannot initialise transactions (exactly_once needs a broker with transaction support): " + what;
-        return false;
-      }
-      log(level::warn, "waiting to initialise transactions: " + what);
-    }
-    return false;
   }
 
   bool wait_for_topics(const std::atomic<bool>& stop) {
@@ -1031,29 +736,36 @@ struct processor::impl {
       log(level::warn, std::string("consumer: ") + rd_kafka_err2name(e) + ": " + what);
       return;
     }
-    auto it = parts.find(m->partition);
+    const auto it = parts.find(m->partition);
     if (it == parts.end()) {  // not (or no longer) ours
       rd_kafka_message_destroy(m);
       return;
     }
-    if (m->offset < it->second.resume_from) {  // fetched before a rewind: will come again
+    partition_state& p = it->second;
+    const std::int64_t stuck_at = tracker.stuck_at(p.partition);
+    if (eos && stuck_at >= 0 && m->offset >= stuck_at) {  // a refused output: never pass it
       rd_kafka_message_destroy(m);
+      // Paused only once the transaction holding the refusal is aborted and the partition
+      // rewound: what precedes the record must be consumed again first.
+      if (refused.empty()) note_stuck(p);
       return;
     }
-    if (it->second.stop_at >= 0 && m->offset >= it->second.stop_at) {  // exactly_once: refused output
+    if (!tracker.consumed(p.partition, m->offset)) {  // fetched before a rewind: will come again
       rd_kafka_message_destroy(m);
-      if (!it->second.stuck) {
-        it->second.stuck = true;
-        pause_one(it->second.partition);
-      }
       return;
     }
     auto* j = new job;
     j->msg = m;
-    j->part = &it->second;
+    j->partition = m->partition;
     j->offset = m->offset;
-    it->second.inflight.push_back(j);
+    j->epoch = p.epoch;
+    j->bytes = m->len + m->key_len;
+    p.queued.push_back(j);
+    rd_kafka_timestamp_type_t tt;
+    const std::int64_t ts = rd_kafka_message_timestamp(m, &tt);
+    p.timestamps.emplace_back(m->offset, tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts);
     ++in_flight;
+    in_flight_bytes += j->bytes;
     st.messages_consumed.fetch_add(1, std::memory_order_relaxed);
     pool.submit(j);
   }
@@ -1075,12 +787,15 @@ struct processor::impl {
     }
     accepted_topic = rd_kafka_topic_new(producer.get(), cfg.accepted_topic.c_str(), nullptr);
     rejected_topic = rd_kafka_topic_new(producer.get(), cfg.rejected_topic.c_str(), nullptr);
-    if (eos && !init_transactions(stop)) {
-      if (!fatal.empty()) {
-        log(level::error, fatal);
+    if (eos) {
+      txn.emplace(producer.get(), consumer.get());
+      const transactions::status s = txn->init(stop);
+      if (!s.ok) {
+        if (!s.fatal) return 0;  // stopped while waiting
+        log(level::error, s.error);
         return fatal_rc;
       }
-      return 0;
+      log(level::info, "exactly_once: transactions ready (transactional.id " + cfg.transactional_id + ")");
     }
     rd_kafka_topic_partition_list_t* sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, cfg.input_topic.c_str(), RD_KAFKA_PARTITION_UA);
@@ -1097,7 +812,9 @@ struct processor::impl {
             (eos ? "exactly_once" : "at_least_once"));
     st.workers.store(cfg.workers);
     st.running.store(true);
-    pool.start(cfg.workers, [this](unsigned) { return worker{*this, validate::payload_validator(rules, cfg.limits)}; });
+    pool.start(cfg.workers, [this](unsigned) {
+      return worker{*this, output_builder::scratch(validate::payload_validator(rules, cfg.limits))};
+    });
 
     constexpr std::size_t batch_size = 1000;
     while (!stop.load(std::memory_order_relaxed) && fatal.empty()) {
@@ -1127,39 +844,43 @@ struct processor::impl {
     return failed ? fatal_rc : 0;
   }
 
+  // Stops within pipeline.shutdown_timeout_ms (plus at least one second to leave the group):
+  // every wait below, the revocations included, ends at the same deadline.
   void shutdown(bool failed) {
     const auto deadline = clock_type::now() + cfg.shutdown_timeout;
-    if (!failed && eos) {
+    stopping_deadline = deadline;
+    if (!failed) {
       log(level::info, "stopping: finishing " + std::to_string(in_flight) + " in-flight messages");
-      while (pending_work() && clock_type::now() < deadline && fatal.empty()) {
-        pump();  // transactions stay short (transaction.timeout.ms) while draining
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-      commit_transaction();
-    } else if (!failed) {
-      log(level::info, "stopping: finishing " + std::to_string(in_flight) + " in-flight messages");
-      auto busy = [&] {
-        for (const auto& [id, p] : parts) {
-          if (!p.stuck && !p.inflight.empty()) return true;
+      if (eos) {
+        while (pending_work() && clock_type::now() < deadline && fatal.empty()) {
+          pump();  // transactions stay short (transaction.timeout.ms) while draining
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
-        return false;
-      };
-      while (busy() && clock_type::now() < deadline) {
-        pump(false);
-        rd_kafka_poll(producer.get(), 2);
+        commit_transaction();
+      } else {
+        auto busy = [&] {
+          for (const auto& [id, p] : parts) {
+            if (!p.stuck && (!p.queued.empty() || tracker.pending(id) > 0)) return true;
+          }
+          return false;
+        };
+        while (busy() && clock_type::now() < deadline) {
+          pump(false);
+          rd_kafka_poll(producer.get(), 2);
+        }
+        commit(true);
       }
-      commit(true);
+      leave_group(deadline);
     }
-    if (!failed) leave_group(deadline);
-    rd_kafka_consumer_close(consumer.get());  // revokes (release) what is still assigned
+    rd_kafka_consumer_close(consumer.get());  // revokes (revoking()) what is still assigned
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
     rd_kafka_flush(producer.get(), static_cast<int>(std::max<long long>(left, 1000)));
     pool.stop();
-    // Anything left was never committed and will be consumed again.
+    // Anything left was never committed and will be consumed again. Jobs whose outputs are
+    // still unacknowledged stay with librdkafka (it references their bytes) until exit.
     for (auto& [id, p] : parts) {
-      for (job* j : p.inflight) {
-        if (j->pending == 0) delete j; else j->orphan = true;
-      }
+      for (job* j : p.queued) free_job(j);  // the workers are joined: no one holds these
+      p.queued.clear();
     }
     parts.clear();
     log(level::info, "stopped: committed " + std::to_string(st.messages_committed.load()) + " input messages");

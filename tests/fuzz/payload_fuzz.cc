@@ -713,8 +713,8 @@ std::optional<std::string> base64_decode(std::string_view in) {
   return out;
 }
 
-std::string_view header(const cg::emit::out_message& m, std::string_view name) {
-  for (const auto& h : m.headers) {
+std::string header(const cg::emit::out_message& m, const cg::emit::source_info& src, std::string_view name) {
+  for (const auto& h : cg::emit::collect_headers(m, src)) {
     if (h.name == name) return h.value;
   }
   return "\x01<absent>";
@@ -827,28 +827,28 @@ void harness::check_rejection(const cg::emit::out_message& m, const rejection_sp
   CHECK(m.dest == cg::emit::destination::rejected && m.malformed == want.malformed, "rejection: rejected topic, flag");
   CHECK(m.reasons.size == want.reasons->size && std::equal(m.reasons.begin(), m.reasons.end(), want.reasons->begin()),
         "rejection: its reasons");
-  CHECK(m.has_key == id_is_string && (!id_is_string || m.key == want.correlation_id->text),
+  CHECK(m.has_key() == id_is_string && (!id_is_string || m.key() == want.correlation_id->text),
         "rejection without input key: key is the correlation_id when it is a string, else none");
-  CHECK(header(m, cg::emit::h_error_code) == "30647", "rejection: error code header");
-  CHECK(header(m, cg::emit::h_error_reasons) == reasons_header(*want.reasons), "rejection: reasons header");
+  CHECK(header(m, src, cg::emit::h_error_code) == "30647", "rejection: error code header");
+  CHECK(header(m, src, cg::emit::h_error_reasons) == reasons_header(*want.reasons), "rejection: reasons header");
   const std::string index_header = want.index >= 0 ? std::to_string(want.index) : "\x01<absent>";
-  CHECK(header(m, cg::emit::h_source_index) == index_header, "rejection: index header");
+  CHECK(header(m, src, cg::emit::h_source_index) == index_header, "rejection: index header");
 
   if (!want.parse) return;
   // A json record is the contact's exact bytes, so it may hold numbers beyond the DOM's range
   // (valid JSON for contactgate): the reference parser judges the whole value, the DOM
   // reads it with the record replaced by {}.
-  std::string_view value = m.value;
+  std::string_view value = m.value();
   std::string stripped;
   if (want.record == rejection_spec::json) {
     const std::string member = "\"record\":" + std::string(want.bytes) + ",";
-    const std::size_t at = m.value.find(member);
+    const std::size_t at = m.value().find(member);
     CHECK(at != std::string::npos, "rejection record: record is the contact's exact bytes");
-    stripped = m.value;
+    stripped = m.value();
     stripped.replace(at, member.size(), "\"record\":{},");
     value = stripped;
   }
-  ref.parse(m.value, record_doc);
+  ref.parse(m.value(), record_doc);
   CHECK(record_doc.status != jstatus::invalid, "rejection record is valid JSON (RFC 8259)");
   simdjson::dom::element v;
   CHECK(!record_dom.parse(value.data(), value.size()).get(v), "rejection record is valid JSON (simdjson DOM)");
@@ -900,11 +900,11 @@ void harness::check_contact_output(const cg::contact_outcome& c, const cg::emit:
     return;
   }
   CHECK(m.dest == cg::emit::destination::accepted, "accepted contact: accepted topic");
-  CHECK(m.value == c.raw, "accepted contact: value is the contact's exact bytes");
-  CHECK(c.correlation_id.kind == field_kind::string && m.has_key && m.key == c.correlation_id.text,
+  CHECK(m.value() == c.raw, "accepted contact: value is the contact's exact bytes");
+  CHECK(c.correlation_id.kind == field_kind::string && m.has_key() && m.key() == c.correlation_id.text,
         "accepted contact: key is the correlation_id");
-  CHECK(header(m, cg::emit::h_source_index) == std::to_string(c.index), "accepted contact: index header");
-  CHECK(header(m, cg::emit::h_correlation_id) == c.correlation_id.text, "accepted contact: correlation_id header");
+  CHECK(header(m, src, cg::emit::h_source_index) == std::to_string(c.index), "accepted contact: index header");
+  CHECK(header(m, src, cg::emit::h_correlation_id) == c.correlation_id.text, "accepted contact: correlation_id header");
 }
 
 // The INTERNAL_SERVER_ERROR records the stream processor writes when it fails itself:

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <deque>
+
 #include "validate/payload_validator.h"
 
 namespace cg::emit {
@@ -16,15 +18,17 @@ class Records : public ::testing::Test {
   validator_info info = make_validator_info("1.2.3", "pn", "iso", "postal");
   source_info src{"contacts.upsert", 2, 1834, 1795801295781, false, {}};
 
-  std::vector<out_message> outputs(std::string_view payload) {
+  std::deque<std::string> payloads;  // an accepted output's value is a view into its payload
+  std::vector<out_message> outputs(std::string_view p) {
+    const std::string& payload = payloads.emplace_back(p);
     payload_outcome po;
     validator.validate(payload, po);
     std::vector<out_message> out;
     build_outputs(po, payload, src, info, 0, out);
     return out;
   }
-  static std::string header(const out_message& m, std::string_view name) {
-    for (const auto& h : m.headers) {
+  std::string header(const out_message& m, std::string_view name) const {
+    for (const auto& h : collect_headers(m, src)) {
       if (h.name == name) return h.value;
     }
     return "<none>";
@@ -36,10 +40,36 @@ TEST_F(Records, AcceptedIsTheExactObjectKeyedByCorrelationId) {
   auto out = outputs("[" + c + "]");
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].dest, destination::accepted);
-  EXPECT_EQ(out[0].value, c);
-  EXPECT_EQ(out[0].key, "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(out[0].value(), c);
+  EXPECT_EQ(out[0].key(), "0123456789abcdef0123456789abcdef");
   EXPECT_EQ(header(out[0], h_source_offset), "1834");
   EXPECT_EQ(header(out[0], h_source_index), "0");
+}
+
+TEST_F(Records, HeadersComeInADocumentedOrderWithoutAnInputKey) {
+  auto ok = outputs(R"([{"correlation_id":"0123456789abcdef0123456789abcdef","contact_id":"+14155552671","country_iso_code":"US"}])");
+  ASSERT_EQ(ok.size(), 1u);
+  EXPECT_TRUE(ok[0].value().data() >= payloads.back().data() &&
+              ok[0].value().data() < payloads.back().data() + payloads.back().size())
+      << "an accepted value is a view into the input payload (no copy)";
+  std::vector<std::string> got;
+  for (const auto& h : collect_headers(ok[0], src)) got.push_back(std::string(h.name) + "=" + h.value);
+  EXPECT_EQ(got, (std::vector<std::string>{"contactgate.source.topic=contacts.upsert", "contactgate.source.partition=2",
+                                           "contactgate.source.offset=1834", "contactgate.source.index=0",
+                                           "contactgate.correlation_id=0123456789abcdef0123456789abcdef"}));
+  auto bad = outputs(R"({"correlation_id":"abc","contact_id":"+14155552671","country_iso_code":"US"})");
+  got.clear();
+  for (const auto& h : collect_headers(bad[0], src)) got.push_back(std::string(h.name) + "=" + h.value);
+  EXPECT_EQ(got, (std::vector<std::string>{"contactgate.error.code=30647",
+                                           "contactgate.error.reasons=INVALID_CORRELATION_ID:WRONG_LENGTH",
+                                           "contactgate.source.topic=contacts.upsert", "contactgate.source.partition=2",
+                                           "contactgate.source.offset=1834", "contactgate.source.index=0",
+                                           "contactgate.correlation_id=abc"}));
+  EXPECT_EQ(bad[0].key(), "abc");
+  src.has_key = true;
+  src.key = "k1";
+  auto keyed = outputs(R"({"correlation_id":"abc","contact_id":"+14155552671","country_iso_code":"US"})");
+  EXPECT_EQ(keyed[0].key(), "k1") << "the input's key wins over the correlation_id";
 }
 
 TEST_F(Records, RejectionRecordHasEveryFieldAndHeaders) {
@@ -50,7 +80,7 @@ TEST_F(Records, RejectionRecordHasEveryFieldAndHeaders) {
   EXPECT_EQ(header(out[0], h_error_reasons),
             "INVALID_CORRELATION_ID:WRONG_LENGTH,INVALID_COUNTRY_ISO_CODE:NOT_UPPERCASE,INVALID_CONTACT_ID:NOT_VALID");
   simdjson::dom::parser p;
-  simdjson::dom::element doc = p.parse(out[0].value);
+  simdjson::dom::element doc = p.parse(out[0].value());
   EXPECT_EQ(int64_t(doc["error_code"]), 30647);
   EXPECT_EQ(std::string_view(doc["error_message"]), "Failed to Upsert Contact");
   EXPECT_EQ(std::string_view(doc["correlation_id"]), "abc");
@@ -69,13 +99,13 @@ TEST_F(Records, MalformedPayloadKeepsRawBytesAsStringOrBase64) {
   auto out = outputs("not json");
   ASSERT_EQ(out.size(), 1u);
   simdjson::dom::parser p;
-  simdjson::dom::element doc = p.parse(out[0].value);
+  simdjson::dom::element doc = p.parse(out[0].value());
   EXPECT_EQ(std::string_view(doc["record"]), "not json");
   EXPECT_EQ(std::string_view(doc["record_encoding"]), "string");
   EXPECT_TRUE(doc["source"]["index"].is_null());
   EXPECT_TRUE(doc["correlation_id"].is_null());
   auto bin = outputs(std::string("\xff\x00\x01", 3));
-  simdjson::dom::element d2 = p.parse(bin[0].value);
+  simdjson::dom::element d2 = p.parse(bin[0].value());
   EXPECT_EQ(std::string_view(d2["record"]), "/wAB");
   EXPECT_EQ(std::string_view(d2["record_encoding"]), "base64");
 }

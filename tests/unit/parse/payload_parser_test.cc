@@ -54,6 +54,25 @@ TEST_F(PayloadParser, ArrayGivesContactsInOrderWithByteIdenticalRaw) {
   EXPECT_EQ(p.contacts[1].correlation_id.kind, field_kind::absent);
 }
 
+// The pipeline produces an accepted contact's bytes without copying them: `raw` must point
+// into the caller's payload (not the parser's padded copy, reused by the next parse), also
+// after a UTF-8 BOM.
+TEST_F(PayloadParser, RawViewsPointIntoTheCallersPayloadAndSurviveTheNextParse) {
+  const std::string payload = "\xEF\xBB\xBF[{\"correlation_id\":\"a\"}, {\"correlation_id\":\"b\"}]";
+  std::vector<contact_fields> contacts;
+  reason err;
+  ASSERT_TRUE(parser.parse(payload, contacts, err));
+  ASSERT_EQ(contacts.size(), 2u);
+  for (const auto& c : contacts) {
+    EXPECT_GE(c.raw.data(), payload.data());
+    EXPECT_LE(c.raw.data() + c.raw.size(), payload.data() + payload.size());
+  }
+  EXPECT_EQ(contacts[1].raw, R"({"correlation_id":"b"})");
+  std::vector<contact_fields> other;
+  ASSERT_TRUE(parser.parse(R"({"correlation_id":"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"})", other, err));
+  EXPECT_EQ(contacts[0].raw, R"({"correlation_id":"a"})");
+}
+
 TEST_F(PayloadParser, BulkRequestReadsContactsArray) {
   const std::string c0 = R"({"contact_id":"+1"})";
   const std::string c1 = R"({"contact_id":"+2"})";
