@@ -19,13 +19,13 @@ cmake --preset asan >/dev/null
 cmake --build --preset asan
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan
 
-echo "=== tsan (ThreadSanitizer) build + worker pool and multi-threaded validation tests"
+echo "=== tsan (ThreadSanitizer) build + worker pool, lane pool, offset tracker and multi-threaded validation tests"
 # librdkafka creates its threads with C11 thrd_create, which TSan does not intercept, so
 # tests that start librdkafka threads cannot run under TSan; the worker pool and the
 # ordered multi-threaded validation run here.
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan --target cg_unit_tests contactgate
-TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --preset tsan -R 'WorkerPool|ValidateCli'
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --preset tsan -R 'WorkerPool|LanePool|OffsetTracker|ValidateCli'
 
 echo "=== libFuzzer (clang, ASan+UBSan) over payload parsing and validation: 60 s"
 bash scripts/fuzz.sh 60

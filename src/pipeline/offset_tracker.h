@@ -115,7 +115,6 @@ class offset_tracker {
     entry& operator[](std::size_t i) { return _buf[(_head + i) & (_buf.size() - 1)]; }
     const entry& operator[](std::size_t i) const { return _buf[(_head + i) & (_buf.size() - 1)]; }
     entry& front() { return (*this)[0]; }
-    [[nodiscard]] const entry& back() const { return (*this)[_size - 1]; }
     void push_back(entry e);
     void pop_front() {
       _head = (_head + 1) & (_buf.size() - 1);
