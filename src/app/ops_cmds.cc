@@ -112,8 +112,13 @@ int run_lag(const config_sources& src, const std::string& group, long long max_l
         std::snprintf(c, sizeof c, "%lld", static_cast<long long>(l.committed));
       else
         std::snprintf(c, sizeof c, "-");
-      std::printf("%-10d %14s %14lld %12lld %12.1f\n", l.partition, c, static_cast<long long>(l.log_end),
-                  static_cast<long long>(l.lag), l.time_lag_s);
+      char age[24];  // seconds; "-" when the age of the oldest unprocessed message is unknown
+      if (l.time_lag_s >= 0)
+        std::snprintf(age, sizeof age, "%.1f", l.time_lag_s);
+      else
+        std::snprintf(age, sizeof age, "-");
+      std::printf("%-10d %14s %14lld %12lld %12s\n", l.partition, c, static_cast<long long>(l.log_end),
+                  static_cast<long long>(l.lag), age);
     }
     std::printf("total lag %lld\n", total);
   }

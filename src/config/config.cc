@@ -16,12 +16,37 @@ namespace cg::config {
 
 namespace {
 
-const std::vector<std::string> k_keys = {
-    "kafka.brokers",        "kafka.group_id",        "kafka.sasl_password_file",        "topics.input",          "topics.accepted",
-    "topics.rejected",      "topics.partitions",     "topics.replication",    "pipeline.workers",
-    "pipeline.max_in_flight", "pipeline.commit_interval_ms", "pipeline.shutdown_timeout_ms",
-    "pipeline.phone_validator", "pipeline.phone_metadata", "pipeline.mode", "processing.guarantee", "processing.transaction_interval_ms", "processing.transactional_id", "pipeline.internal_retries", "testing.fault_rate", "testing.fault_mode", "http.enabled", "http.address", "http.port", "limits.max_payload_bytes", "limits.max_depth", "limits.max_contacts", "limits.max_string_bytes",
-    "kafka.static_membership", "kafka.group_instance_id"};
+const std::vector<std::string> k_keys = {"kafka.brokers",
+                                         "kafka.group_id",
+                                         "kafka.sasl_password_file",
+                                         "topics.input",
+                                         "topics.accepted",
+                                         "topics.rejected",
+                                         "topics.partitions",
+                                         "topics.replication",
+                                         "pipeline.workers",
+                                         "pipeline.max_in_flight",
+                                         "pipeline.max_in_flight_bytes",
+                                         "pipeline.commit_interval_ms",
+                                         "pipeline.shutdown_timeout_ms",
+                                         "pipeline.phone_validator",
+                                         "pipeline.phone_metadata",
+                                         "pipeline.mode",
+                                         "processing.guarantee",
+                                         "processing.transaction_interval_ms",
+                                         "processing.transactional_id",
+                                         "pipeline.internal_retries",
+                                         "testing.fault_rate",
+                                         "testing.fault_mode",
+                                         "http.enabled",
+                                         "http.address",
+                                         "http.port",
+                                         "limits.max_payload_bytes",
+                                         "limits.max_depth",
+                                         "limits.max_contacts",
+                                         "limits.max_string_bytes",
+                                         "kafka.static_membership",
+                                         "kafka.group_instance_id"};
 
 constexpr std::string_view k_passthrough[] = {"kafka.common.", "kafka.consumer.", "kafka.producer."};
 
@@ -157,6 +182,9 @@ settings resolve(const std::vector<layer>& layers) {
         s.workers = parse_number<unsigned>(key, value, src, 0, 256);
       } else if (key == "pipeline.max_in_flight") {
         s.max_in_flight = parse_number<std::size_t>(key, value, src, 1, 10'000'000);
+      } else if (key == "pipeline.max_in_flight_bytes") {
+        // 1 MiB to 64 GiB.
+        s.max_in_flight_bytes = parse_number<std::size_t>(key, value, src, std::size_t{1} << 20, std::size_t{1} << 36);
       } else if (key == "pipeline.commit_interval_ms") {
         s.commit_interval = std::chrono::milliseconds(parse_number<long>(key, value, src, 1, 3'600'000));
       } else if (key == "pipeline.shutdown_timeout_ms") {
@@ -169,8 +197,9 @@ settings resolve(const std::vector<layer>& layers) {
       } else if (key == "pipeline.phone_metadata") {
         s.phone_metadata = value;
       } else if (key == "pipeline.mode") {
-        if (value != "validate" && value != "passthrough") {
-          throw config_error(src + ": pipeline.mode = '" + value + "': expected validate or passthrough");
+        if (value != "validate" && value != "passthrough" && value != "passthrough_headers") {
+          throw config_error(src + ": pipeline.mode = '" + value +
+                             "': expected validate, passthrough or passthrough_headers");
         }
         s.mode = value;
       } else if (key == "processing.guarantee") {
@@ -277,6 +306,7 @@ std::string to_toml(const settings& s) {
                                     {"replication", s.topic_replication}});
   root.insert("pipeline", toml::table{{"workers", static_cast<int64_t>(s.workers)},
                                       {"max_in_flight", static_cast<int64_t>(s.max_in_flight)},
+                                      {"max_in_flight_bytes", static_cast<int64_t>(s.max_in_flight_bytes)},
                                       {"commit_interval_ms", static_cast<int64_t>(s.commit_interval.count())},
                                       {"shutdown_timeout_ms", static_cast<int64_t>(s.shutdown_timeout.count())},
                                       {"phone_validator", s.phone_validator},

@@ -47,14 +47,20 @@ struct settings {
   // [pipeline]
   unsigned workers{0};  ///< 0: one per core
   std::size_t max_in_flight{20000};  ///< consumed but not yet committed-safe messages
+  /// The same bound in bytes: the processor stops taking messages from librdkafka while the
+  /// consumed, not yet committed-safe messages (their keys and values, and the outputs made
+  /// from them until delivered) hold more than this. Bounds memory whatever the payload size.
+  std::size_t max_in_flight_bytes{std::size_t{64} << 20};
   std::chrono::milliseconds commit_interval{500};
   std::chrono::milliseconds shutdown_timeout{15000};
   std::string phone_validator{"fast"};  ///< "fast" or "reference" (libphonenumber itself)
   /// A phone metadata file made by scripts/phone_metadata.py (with its .json manifest
   /// beside it); "" = the data built into the binary.
   std::string phone_metadata{};
-  /// "validate" (the product) or "passthrough": copy every input message unchanged to the
-  /// accepted topic without validating (for benchmarks: the ceiling the cluster allows).
+  /// "validate" (the product); for benchmarks only: "passthrough" copies every input message
+  /// unchanged to the accepted topic without validating (the ceiling the cluster allows), and
+  /// "passthrough_headers" does the same with the input's key and the headers contactgate
+  /// writes on accepted outputs (the fair ceiling: the same per-output work minus validation).
   std::string mode{"validate"};
   /// In-process retries (with backoff) of a record whose processing failed, before it is
   /// rejected with INTERNAL_SERVER_ERROR (retryable).

@@ -3,6 +3,7 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
+#include <cstdio>
 #include <sstream>
 
 #include "core/format.h"
@@ -325,8 +326,16 @@ std::string monitor::summary_json() const {
     append_int(j, l.log_end);
     j += ",\"lag\":";
     append_int(j, l.lag);
+    // Seconds (millisecond precision), as `contactgate lag --json` prints them; null when the
+    // age of the oldest unprocessed message is unknown.
     j += ",\"lag_seconds\":";
-    append_int(j, static_cast<long long>(l.time_lag_s * 1000));
+    if (l.time_lag_s < 0) {
+      j += "null";
+    } else {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.3f", l.time_lag_s);
+      j += buf;
+    }
     j += ",\"status\":\"";
     j += to_string(it == _status.end() ? partition_status::ok : it->second.status());
     j += "\"}";

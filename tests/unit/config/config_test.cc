@@ -77,6 +77,41 @@ TEST(Config, UnknownKeysAndBadValuesAreErrorsNamingKeyAndSource) {
   EXPECT_THROW((void)read_assignments({"novalue"}, "x"), config_error);
 }
 
+TEST(Config, MaxInFlightBytesHasADefaultARangeAndIsPrinted) {
+  EXPECT_EQ(resolve({}).max_in_flight_bytes, std::size_t{64} << 20);
+  const settings s = resolve({read_assignments({"pipeline.max_in_flight_bytes=16777216"}, "x")});
+  EXPECT_EQ(s.max_in_flight_bytes, std::size_t{16} << 20);
+  EXPECT_NE(to_toml(s).find("max_in_flight_bytes = 16777216"), std::string::npos) << to_toml(s);
+  EXPECT_EQ(resolve({read_assignments({"pipeline.max_in_flight_bytes=1048576"}, "x")}).max_in_flight_bytes,
+            std::size_t{1} << 20);
+  EXPECT_EQ(resolve({read_assignments({"pipeline.max_in_flight_bytes=68719476736"}, "x")}).max_in_flight_bytes,
+            std::size_t{1} << 36);
+  for (const char* bad : {"0", "1048575", "68719476737", "-1", "64MiB", ""}) {
+    try {
+      (void)resolve({read_assignments({std::string("pipeline.max_in_flight_bytes=") + bad}, "command line")});
+      FAIL() << bad;
+    } catch (const config_error& e) {
+      EXPECT_NE(std::string(e.what()).find("pipeline.max_in_flight_bytes"), std::string::npos) << e.what();
+    }
+  }
+  setenv("CONTACTGATE_PIPELINE_MAX_IN_FLIGHT_BYTES", "2097152", 1);
+  const settings env = resolve({read_environment()});
+  unsetenv("CONTACTGATE_PIPELINE_MAX_IN_FLIGHT_BYTES");
+  EXPECT_EQ(env.max_in_flight_bytes, std::size_t{2} << 20);
+}
+
+TEST(Config, PipelineModes) {
+  EXPECT_EQ(resolve({}).mode, "validate");
+  for (const char* m : {"validate", "passthrough", "passthrough_headers"}) {
+    const settings s = resolve({read_assignments({std::string("pipeline.mode=") + m}, "x")});
+    EXPECT_EQ(s.mode, m);
+    EXPECT_NE(to_toml(s).find(std::string("mode = '") + m + "'"), std::string::npos) << to_toml(s);
+  }
+  for (const char* bad : {"passthrough-headers", "headers", ""}) {
+    EXPECT_THROW((void)resolve({read_assignments({std::string("pipeline.mode=") + bad}, "x")}), config_error) << bad;
+  }
+}
+
 TEST(Config, TomlSyntaxErrorNamesLine) {
   const char* path = "/tmp/cg_config_bad.toml";
   {
