@@ -32,8 +32,9 @@ bash scripts/fuzz.sh 60
 
 echo "=== release build + benchmark smoke run"
 cmake --preset release >/dev/null
-cmake --build --preset release --target cg_validate_bench contactgate
+cmake --build --preset release --target cg_validate_bench cg_pipeline_bench contactgate
 build/release/bench/cg_validate_bench --benchmark_min_time=0.01 >/dev/null
+build/release/bench/cg_pipeline_bench --benchmark_min_time=0.01 >/dev/null
 echo "benchmarks: smoke run passed"
 
 echo "=== Debian package (CPack): contents, systemd-analyze verify, dpkg -i, the installed service"

@@ -250,12 +250,15 @@ TEST(LanePool, StopLeavesQueuedItemsToTheCaller) {
   for (int i = 0; i < 40; ++i) ASSERT_TRUE(pool.submit(static_cast<std::uint32_t>(i % 2 == 0 ? 0 : 1), i));
   pool.publish();
   ASSERT_TRUE(eventually([&] { return entered.load(); }));
+  std::atomic<bool> stopping{false};
   std::thread opener([&] {
-    std::this_thread::sleep_for(300ms);  // stop() has set its flag long before
+    while (!stopping.load()) std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(100ms);  // stop() sets its flag first thing
     gate.store(true);
   });
   EXPECT_EQ(pool.take_queued([](int) {}), 0u);  // before stop(): nothing
-  pool.stop();                                  // waits for item 0's handler, then joins
+  stopping.store(true);
+  pool.stop();  // waits for item 0's handler, then joins
   opener.join();
   EXPECT_FALSE(pool.submit(0, 99));
   std::vector<int> back;
