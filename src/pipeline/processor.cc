@@ -15,7 +15,7 @@
 #include "pipeline/output_builder.h"
 #include "pipeline/rebalance.h"
 #include "pipeline/transactions.h"
-#include "pipeline/worker_pool.h"
+#include "pipeline/lane_pool.h"
 
 namespace cg::pipeline {
 
@@ -48,7 +48,9 @@ struct processor::impl final : rebalance_hooks {
         info(info_),
         st(st_),
         builder(s, info_, st_),
-        pool(s.max_in_flight + 2048) {}
+        // A lane can hold every message in flight (one partition may have them all), so
+        // submit() refuses only in a race with the bound; 8 bytes a slot.
+        pool(std::max(1u, s.workers), s.max_in_flight + 1024) {}
 
   const config::settings& cfg;
   std::string bootstrap;
@@ -61,7 +63,7 @@ struct processor::impl final : rebalance_hooks {
   rd_kafka_topic_t* accepted_topic{nullptr};
   rd_kafka_topic_t* rejected_topic{nullptr};
 
-  worker_pool<job*> pool;
+  lane_pool<job*> pool;  // partition-affine: a partition's jobs are handled in order by one lane
   offset_tracker tracker;
   std::map<std::int32_t, partition_state> parts;
   std::uint32_t next_epoch{1};
@@ -399,16 +401,19 @@ struct processor::impl final : rebalance_hooks {
     last_commit = clock_type::now();
   }
 
-  // Back-pressure: at pipeline.max_in_flight the main loop stops taking messages from
+  // Back-pressure: at pipeline.max_in_flight messages or pipeline.max_in_flight_bytes of
+  // input (the first one that is reached) the main loop stops taking messages from
   // librdkafka's local queue, which is bounded by queued.max.messages.kbytes, so fetching
   // stops by itself and memory stays bounded. Partitions are not paused for this: measured
   // with librdkafka 2.0.2, pausing discards the fetch in flight and resuming waits ~0.7 s
   // for the fetcher's next wake-up, which capped throughput near 20k messages/s.
   [[nodiscard]] std::size_t room() const noexcept {
-    return in_flight >= cfg.max_in_flight ? 0 : cfg.max_in_flight - in_flight;
+    if (in_flight >= cfg.max_in_flight || in_flight_bytes >= cfg.max_in_flight_bytes) return 0;
+    return cfg.max_in_flight - in_flight;
   }
 
   void pump(bool allow_commit = true) {
+    pool.publish();
     for (auto& [id, p] : parts) emit_ready(p);
     rd_kafka_poll(producer.get(), 0);
     if (eos) {
@@ -519,6 +524,7 @@ struct processor::impl final : rebalance_hooks {
   // Drops a partition's jobs that were consumed but not produced (waiting for a worker that
   // still holds one). Their outputs were never produced, so nothing else refers to them.
   void drop_queued(partition_state& p) {
+    pool.publish();  // jobs submitted in this batch are not yet visible to their lane
     for (job* j : p.queued) {
       while (!j->ready.load(std::memory_order_acquire)) std::this_thread::yield();
       free_job(j);
@@ -574,6 +580,7 @@ struct processor::impl final : rebalance_hooks {
       p.partition = id;
       p.epoch = next_epoch++;
       tracker.assign(id);
+      pool.bind(static_cast<std::uint32_t>(id));
     }
   }
 
@@ -610,8 +617,9 @@ struct processor::impl final : rebalance_hooks {
     for (int i = 0; i < list.cnt; ++i) {
       const auto it = parts.find(list.elems[i].partition);
       if (it == parts.end()) continue;
-      drop_queued(it->second);
+      drop_queued(it->second);  // waits for the lane to finish them: then the partition may move
       abandoned += tracker.revoke(it->first);
+      pool.unbind(static_cast<std::uint32_t>(it->first));
       parts.erase(it);  // produced jobs still waiting for delivery reports free themselves, untracked
     }
     if (abandoned > 0 && !eos) {
@@ -767,7 +775,10 @@ struct processor::impl final : rebalance_hooks {
     ++in_flight;
     in_flight_bytes += j->bytes;
     st.messages_consumed.fetch_add(1, std::memory_order_relaxed);
-    pool.submit(j);
+    const auto key = static_cast<std::uint32_t>(j->partition);
+    while (!pool.submit(key, j)) {  // the lane is full: it was woken; wait for room
+      (void)pool.wait_for_room(key, std::chrono::milliseconds(100));
+    }
   }
 
   int run(const std::atomic<bool>& stop) {
@@ -812,7 +823,7 @@ struct processor::impl final : rebalance_hooks {
             (eos ? "exactly_once" : "at_least_once"));
     st.workers.store(cfg.workers);
     st.running.store(true);
-    pool.start(cfg.workers, [this](unsigned) {
+    pool.start([this](unsigned) {
       return worker{*this, output_builder::scratch(validate::payload_validator(rules, cfg.limits))};
     });
 
@@ -835,6 +846,7 @@ struct processor::impl final : rebalance_hooks {
         ++taken;
         if (!fatal.empty()) break;
       }
+      pool.publish();  // one wake-up per lane per batch, not per message
       pump();
     }
     const bool failed = !fatal.empty();

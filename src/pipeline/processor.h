@@ -5,8 +5,10 @@
 /// all earlier messages of its partition has a successful delivery report.
 ///
 /// Threads: run() owns the calling thread, which consumes, produces (in order) and
-/// commits; `workers` threads validate. Jobs travel through a lock-free MPMC queue
-/// (Boost.Lockfree, worker_pool.h); the number in flight is bounded (partitions are paused above it).
+/// commits; `workers` lanes validate (lane_pool.h: each input partition is handled by one
+/// lane at a time, in order). In flight is bounded by pipeline.max_in_flight messages and
+/// pipeline.max_in_flight_bytes of input; at either bound the loop stops taking messages.
+/// The parts and who owns what: src/pipeline/README.md.
 /// Lifetime: the processor borrows the rule_set, the validator_info and the stats; they
 /// must outlive it. Errors: run() returns a process exit code; start-up problems and
 /// fatal Kafka errors (authentication, missing topics) give 1 with a message.
