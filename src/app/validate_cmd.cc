@@ -44,7 +44,7 @@ void count_reason(counters& c, const reason& r) {
 // Judges `items` and appends their output lines to `out`.
 void judge(validate::payload_validator& v, verdict_writer& vw, payload_outcome& po,
            const std::vector<payload_view>& items, std::size_t from, std::size_t to, const payload_limits& limits,
-           input_format format, std::string& out, counters& c) {
+           input_format format, output_buffer& out, counters& c) {
   for (std::size_t i = from; i < to; ++i) {
     const payload_view& item = items[i];
     ++c.payloads;
@@ -114,7 +114,7 @@ int run_validate(const validate_options& opts) {
   constexpr std::size_t batch = 4096;
   std::vector<payload_view> items;
   items.reserve(batch);
-  std::vector<std::string> outs(threads);
+  std::vector<output_buffer> outs(threads);
   std::vector<counters> cs(threads);
   std::vector<payload_outcome> outcomes(threads);  // reused: no allocation per payload
   std::vector<std::unique_ptr<verdict_writer>> writers;

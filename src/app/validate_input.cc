@@ -236,10 +236,11 @@ class csv_source final : public payload_source {
 class ndjson_batch_reader final : public payload_batch_reader {
  public:
   ndjson_batch_reader(std::FILE* f, std::size_t keep, std::size_t& line_no)
-      : _f(f), _keep(keep), _line_no(line_no), _buf(std::make_unique<char[]>(buffer_size)) {}
+      : _f(f), _keep(keep), _line_no(line_no), _buf(std::make_unique_for_overwrite<char[]>(buffer_size)) {}
 
   bool next_batch(std::vector<payload_view>& out, std::size_t max) override {
-    out.clear();
+    out.clear();  // the previous batch's views die here: the unread rest may move to the front
+    compact();
     while (out.size() < max) {
       const char* p = _buf.get() + _pos;
       const std::size_t avail = _len - _pos;
@@ -254,15 +255,15 @@ class ndjson_batch_reader final : public payload_batch_reader {
         _pos = _len;
         break;
       }
-      if (!out.empty()) break;  // refilling moves the bytes the batch's views point at
-      std::memmove(_buf.get(), p, avail);
-      _pos = 0;
-      _len = avail;
-      if (_len == buffer_size) {
-        read_long_line(out);
-        continue;
+      if (_len == buffer_size) {  // no room left behind the unread rest
+        if (!out.empty()) break;  // moving it would move the bytes the batch's views point at
+        if (_pos == 0) {          // one line fills the whole buffer
+          read_long_line(out);
+          continue;
+        }
+        compact();
       }
-      refill();
+      refill();  // appends: the batch's views stay valid
     }
     return !out.empty();
   }
@@ -270,10 +271,16 @@ class ndjson_batch_reader final : public payload_batch_reader {
 
  private:
   static constexpr std::size_t buffer_size = std::size_t{4} << 20;
-  static constexpr std::size_t read_size = std::size_t{1} << 20;
+  static constexpr std::size_t read_size = std::size_t{1} << 17;
 
   void push(std::vector<payload_view>& out, const char* p, std::size_t n) {
     out.push_back(payload_view{std::string_view(p, std::min(n, _keep)), n, ++_line_no});
+  }
+
+  void compact() {
+    std::memmove(_buf.get(), _buf.get() + _pos, _len - _pos);
+    _len -= _pos;
+    _pos = 0;
   }
 
   // Appends up to read_size bytes after _len; a short read means the end or an error.

@@ -16,22 +16,52 @@
 /// Threading: one writer per thread. Allocates only while its cache warms up or on misses.
 #include <array>
 #include <cstddef>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/outcome.h"
 
 namespace cg::app {
 
+/// A growable byte buffer written through raw pointers: reserve() room, write, commit(). Cheaper
+/// per piece than std::string::append, which checks and terminates on every call.
+class output_buffer {
+ public:
+  /// Room for at least `n` more bytes; returns where they go (valid until the next reserve()).
+  char* reserve(std::size_t n) {
+    if (_cap - _size < n) grow(n);
+    return _data.get() + _size;
+  }
+  /// Marks everything up to `end` (inside the last reserve()) as written.
+  void commit(const char* end) noexcept { _size = static_cast<std::size_t>(end - _data.get()); }
+  void append(std::string_view s) {
+    std::memcpy(reserve(s.size()), s.data(), s.size());
+    _size += s.size();
+  }
+  void clear() noexcept { _size = 0; }
+  [[nodiscard]] const char* data() const noexcept { return _data.get(); }
+  [[nodiscard]] std::size_t size() const noexcept { return _size; }
+  [[nodiscard]] bool empty() const noexcept { return _size == 0; }
+
+ private:
+  void grow(std::size_t n);
+
+  std::unique_ptr<char[]> _data;
+  std::size_t _size{0}, _cap{0};
+};
+
 /// Appends `s` as a JSON string exactly as RapidJSON's Writer<.., UTF8, UTF8> escapes it.
-void append_rapidjson_string(std::string& out, std::string_view s);
+void append_rapidjson_string(output_buffer& out, std::string_view s);
 
 class verdict_writer {
  public:
   /// One contact's line.
-  void write_contact(std::string& out, std::size_t line_no, const contact_outcome& co);
+  void write_contact(output_buffer& out, std::size_t line_no, const contact_outcome& co);
   /// The one line of a malformed payload (index and correlation_id null).
-  void write_malformed(std::string& out, std::size_t line_no, const reason& r);
+  void write_malformed(output_buffer& out, std::size_t line_no, const reason& r);
 
  private:
   struct slot {
@@ -40,11 +70,11 @@ class verdict_writer {
     std::string note;  // owned copy of the reason's note
     std::string json;  // the rendered reason
   };
-  static constexpr std::size_t slot_count = 512;
+  static constexpr std::size_t slot_count = 4096;
 
-  void append_reason(std::string& out, const reason& r);
+  void append_reason(output_buffer& out, const reason& r);
 
-  std::array<slot, slot_count> _slots{};
+  std::vector<slot> _slots = std::vector<slot>(slot_count);
 };
 
 }  // namespace cg::app
