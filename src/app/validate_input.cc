@@ -231,7 +231,130 @@ class csv_source final : public payload_source {
   std::string _error;
 };
 
+// NDJSON lines as views into one large buffer, refilled with large reads. A line that does not
+// fit the buffer is gathered (up to `keep` bytes) into `_long`, as ndjson_source would keep it.
+class ndjson_batch_reader final : public payload_batch_reader {
+ public:
+  ndjson_batch_reader(std::FILE* f, std::size_t keep, std::size_t& line_no)
+      : _f(f), _keep(keep), _line_no(line_no), _buf(std::make_unique_for_overwrite<char[]>(buffer_size)) {}
+
+  bool next_batch(std::vector<payload_view>& out, std::size_t max) override {
+    out.clear();  // the previous batch's views die here: the unread rest may move to the front
+    compact();
+    while (out.size() < max) {
+      const char* p = _buf.get() + _pos;
+      const std::size_t avail = _len - _pos;
+      if (const void* nl = std::memchr(p, '\n', avail)) {
+        const auto n = static_cast<std::size_t>(static_cast<const char*>(nl) - p);
+        push(out, p, n);
+        _pos += n + 1;
+        continue;
+      }
+      if (_eof) {  // the last line, without a newline
+        if (avail > 0) push(out, p, avail);
+        _pos = _len;
+        break;
+      }
+      if (_len == buffer_size) {  // no room left behind the unread rest
+        if (!out.empty()) break;  // moving it would move the bytes the batch's views point at
+        if (_pos == 0) {          // one line fills the whole buffer
+          read_long_line(out);
+          continue;
+        }
+        compact();
+      }
+      refill();  // appends: the batch's views stay valid
+    }
+    return !out.empty();
+  }
+  [[nodiscard]] std::string error() const override { return _error ? std::strerror(_error) : ""; }
+
+ private:
+  static constexpr std::size_t buffer_size = std::size_t{4} << 20;
+  static constexpr std::size_t read_size = std::size_t{1} << 17;
+
+  void push(std::vector<payload_view>& out, const char* p, std::size_t n) {
+    out.push_back(payload_view{std::string_view(p, std::min(n, _keep)), n, ++_line_no});
+  }
+
+  void compact() {
+    std::memmove(_buf.get(), _buf.get() + _pos, _len - _pos);
+    _len -= _pos;
+    _pos = 0;
+  }
+
+  // Appends up to read_size bytes after _len; a short read means the end or an error.
+  void refill() {
+    const std::size_t want = std::min(read_size, buffer_size - _len);
+    const std::size_t got = std::fread(_buf.get() + _len, 1, want, _f);
+    _len += got;
+    if (got < want) {
+      _eof = true;
+      if (std::ferror(_f)) _error = errno ? errno : EIO;
+    }
+  }
+
+  // The buffer is full and holds no newline: gather the line into _long.
+  void read_long_line(std::vector<payload_view>& out) {
+    _long.clear();
+    std::size_t full = 0;
+    for (;;) {
+      const char* p = _buf.get() + _pos;
+      const std::size_t avail = _len - _pos;
+      const void* nl = std::memchr(p, '\n', avail);
+      const std::size_t n = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) : avail;
+      keep_bytes(_long, full, _keep, p, n);
+      _pos += n;
+      if (nl) {
+        ++_pos;
+        break;
+      }
+      _pos = _len = 0;
+      if (_eof) break;
+      refill();
+      if (_len == 0) break;
+    }
+    out.push_back(payload_view{_long, full, ++_line_no});
+  }
+
+  std::FILE* _f;
+  std::size_t _keep;
+  std::size_t& _line_no;
+  std::unique_ptr<char[]> _buf;
+  std::size_t _pos{0}, _len{0};
+  bool _eof{false};
+  int _error{0};
+  std::string _long;
+};
+
+// json and csv: payloads from a payload_source, kept for the batch.
+class source_batch_reader final : public payload_batch_reader {
+ public:
+  explicit source_batch_reader(std::unique_ptr<payload_source> src) : _src(std::move(src)) {}
+
+  bool next_batch(std::vector<payload_view>& out, std::size_t max) override {
+    out.clear();
+    if (_items.size() < max) _items.resize(max);
+    std::size_t n = 0;
+    while (n < max && _src->next(_items[n])) ++n;
+    for (std::size_t i = 0; i < n; ++i)
+      out.push_back(payload_view{_items[i].text, _items[i].full_size, _items[i].line_no});
+    return n > 0;
+  }
+  [[nodiscard]] std::string error() const override { return _src->error(); }
+
+ private:
+  std::unique_ptr<payload_source> _src;
+  std::vector<line_item> _items;
+};
+
 }  // namespace
+
+std::unique_ptr<payload_batch_reader> make_batch_reader(input_format format, std::FILE* f, std::size_t keep,
+                                                        std::size_t& line_no) {
+  if (format == input_format::ndjson) return std::make_unique<ndjson_batch_reader>(f, keep, line_no);
+  return std::make_unique<source_batch_reader>(make_payload_source(format, f, keep, line_no));
+}
 
 std::unique_ptr<payload_source> make_payload_source(input_format format, std::FILE* f, std::size_t keep,
                                                     std::size_t& line_no) {

@@ -15,6 +15,8 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace cg::app {
 
@@ -41,6 +43,33 @@ class payload_source {
 /// one run; the source advances it.
 [[nodiscard]] std::unique_ptr<payload_source> make_payload_source(input_format format, std::FILE* f, std::size_t keep,
                                                                   std::size_t& line_no);
+
+/// One payload as handed to the validators: a view into the reader's buffers.
+struct payload_view {
+  std::string_view text;     ///< at most `keep` bytes of the payload
+  std::size_t full_size{0};  ///< the payload's whole length
+  std::size_t line_no{0};    ///< as line_item::line_no
+};
+
+/// Reads payloads in batches, for validation in place (no copy per payload for ndjson: lines are
+/// views into a large read buffer). Same payloads, line numbers, truncation and errors as
+/// payload_source.
+///
+/// Lifetime: the views of a batch stay valid until the next call to next_batch() on the same
+/// reader. Ownership and threading as payload_source.
+class payload_batch_reader {
+ public:
+  virtual ~payload_batch_reader() = default;
+  /// Replaces `out` by the next payloads, at most `max` (> 0) of them; false (and `out` empty)
+  /// at the end of the input or on an error.
+  virtual bool next_batch(std::vector<payload_view>& out, std::size_t max) = 0;
+  /// As payload_source::error().
+  [[nodiscard]] virtual std::string error() const = 0;
+};
+
+/// A batch reader over `f`; arguments as make_payload_source().
+[[nodiscard]] std::unique_ptr<payload_batch_reader> make_batch_reader(input_format format, std::FILE* f,
+                                                                      std::size_t keep, std::size_t& line_no);
 
 /// True when an NDJSON line that is not valid JSON looks like a piece of a larger JSON
 /// document ("{", "[", `"key": value,`, "}", ...): the input is probably pretty-printed.
