@@ -194,8 +194,10 @@ struct processor::impl final : rebalance_hooks {
   // stop the partition when one failed); then the job is freed.
   void finish(job* j) {
     if (!j->failed) {
-      const std::int64_t ts = input_of(*j->msg).timestamp_ms;
-      if (ts > 0) st.end_to_end_seconds.observe(static_cast<double>(std::max<std::int64_t>(0, now_ms() - ts)) / 1000.0);
+      rd_kafka_timestamp_type_t tt;
+      const std::int64_t ts = rd_kafka_message_timestamp(j->msg, &tt);
+      if (tt != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0)
+        st.end_to_end_seconds.observe(static_cast<double>(std::max<std::int64_t>(0, now_ms() - ts)) / 1000.0);
     }
     if (!eos && current(*j)) {
       tracker.completed(j->partition, j->offset, !j->failed);
