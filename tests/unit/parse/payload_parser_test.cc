@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <string>
 
 namespace cg::parse {
@@ -15,11 +16,14 @@ struct parsed {
 
 class PayloadParser : public ::testing::Test {
  protected:
+  // A contact's `raw` is a view into the payload: keep each payload alive for the test.
   parsed run(std::string_view payload) {
+    const std::string& held = payloads.emplace_back(payload);
     parsed p;
-    p.ok = parser.parse(payload, p.contacts, p.err);
+    p.ok = parser.parse(held, p.contacts, p.err);
     return p;
   }
+  std::deque<std::string> payloads;
   payload_parser parser{payload_limits{}};
 };
 
