@@ -72,8 +72,9 @@ rd_kafka_conf_t* make_conf(const config::settings& s, const std::string& bootstr
     // fetch.queue.backoff.ms, which 2.0.2 lacks): the queue must hold about a second of
     // consumption, or throughput drops to (queue size per second). 100,000 messages (the
     // default) capped the consumer at ~200k msgs/s; with 150-byte payloads 32 MiB holds
-    // ~220k messages (measured: no loss against 64 MiB; 16 MiB lost up to 40% of the
-    // pass-through rate, 8 MiB capped it at 111k msgs/s). The bytes count payloads only;
+    // ~220k messages (bench/README.md: validate lost nothing against 64 MiB at ~214k
+    // records/s, the bare pass-through ~17%; 16 MiB lost 32% of the validate rate, 8 MiB
+    // capped the pass-through at 111k msgs/s). The bytes count payloads only;
     // librdkafka adds ~300 bytes per message, so the message bound also caps memory for
     // tiny payloads, and it is above what 32 MiB holds of ~150-byte payloads.
     set(conf, "queued.min.messages", "300000", "default");
