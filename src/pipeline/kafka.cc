@@ -28,6 +28,20 @@ void on_rdkafka_log(const rd_kafka_t*, int syslog_level, const char* fac, const 
   }
 }
 
+bool user_sets(const config::settings& s, client_kind kind, const std::string& key) {
+  if (s.kafka_common.count(key)) return true;
+  if (kind == client_kind::consumer) return s.kafka_consumer.count(key) > 0;
+  if (kind == client_kind::producer) return s.kafka_producer.count(key) > 0;
+  return false;
+}
+
+long long conf_int(rd_kafka_conf_t* conf, const char* key) {
+  char buf[64];
+  size_t n = sizeof buf;
+  if (rd_kafka_conf_get(conf, key, buf, &n) != RD_KAFKA_CONF_OK) return -1;
+  return parse_int_or(buf, -1);
+}
+
 }  // namespace
 
 long long parse_int_or(std::string_view text, long long fallback) noexcept {
@@ -52,10 +66,23 @@ rd_kafka_conf_t* make_conf(const config::settings& s, const std::string& bootstr
     set(conf, "enable.auto.offset.store", "false", "default");
     set(conf, "auto.offset.reset", "earliest", "default");
     set(conf, "partition.assignment.strategy", "cooperative-sticky", "default");
-    // librdkafka 2.0.2 stalls ~1 s whenever its local queue refills (issue #2879); a deep
-    // queue avoids that. Memory stays bounded by queued.max.messages.kbytes.
-    set(conf, "queued.min.messages", "1000000", "default");
-    set(conf, "queued.max.messages.kbytes", "65536", "default");
+    // The prefetch queue, bounded in bytes and in messages (README, "Memory"). librdkafka
+    // 2.0.2 stops fetching when its local queue reaches either bound and only looks again at
+    // its broker thread's next wake-up, up to 1 s later (issue #2879, fixed upstream by
+    // fetch.queue.backoff.ms, which 2.0.2 lacks): the queue must hold about a second of
+    // consumption, or throughput drops to (queue size per second). 100,000 messages (the
+    // default) capped the consumer at ~200k msgs/s; with 150-byte payloads 32 MiB holds
+    // ~220k messages (bench/README.md: validate lost nothing against 64 MiB at ~214k
+    // records/s, the bare pass-through ~17%; 16 MiB lost 32% of the validate rate, 8 MiB
+    // capped the pass-through at 111k msgs/s). The bytes count payloads only;
+    // librdkafka adds ~300 bytes per message, so the message bound also caps memory for
+    // tiny payloads, and it is above what 32 MiB holds of ~150-byte payloads.
+    set(conf, "queued.min.messages", "300000", "default");
+    set(conf, "queued.max.messages.kbytes", "32768", "default");
+    // The queue is checked before a fetch, so one fetch response can overshoot it: at most
+    // max.partition.fetch.bytes (1 MiB, librdkafka's default) per partition and fetch.max.bytes
+    // (librdkafka: 50 MiB) in all. At least message.max.bytes (raised below when set higher).
+    set(conf, "fetch.max.bytes", std::to_string(default_fetch_max_bytes), "default");
     set(conf, "enable.partition.eof", "false", "default");
     // Recovery in seconds: a member that dies for good is noticed after session.timeout.ms
     // (librdkafka's default, 45000, kept partitions idle for 45 s), and members learn of a
@@ -70,12 +97,30 @@ rd_kafka_conf_t* make_conf(const config::settings& s, const std::string& bootstr
     set(conf, "linger.ms", "5", "default");
     set(conf, "batch.num.messages", "10000", "default");
     set(conf, "compression.type", "lz4", "default");
+    // librdkafka's producer queue defaults to 1 GiB / 100,000 messages. Outputs wait here
+    // only until delivered, and only those of in-flight inputs (pipeline.max_in_flight,
+    // max_in_flight_bytes), so 32 MiB is never reached in normal operation: it is the
+    // backstop. produce() returning QUEUE_FULL is back-pressure (poll, then again).
+    set(conf, "queue.buffering.max.kbytes", std::to_string(default_producer_queue_kbytes), "default");
+    set(conf, "queue.buffering.max.messages", "100000", "default");
   }
   for (const auto& [k, v] : s.kafka_common) set(conf, k, v, "[kafka.common]");
   if (kind == client_kind::consumer) {
     for (const auto& [k, v] : s.kafka_consumer) set(conf, k, v, "[kafka.consumer]");
   } else if (kind == client_kind::producer) {
     for (const auto& [k, v] : s.kafka_producer) set(conf, k, v, "[kafka.producer]");
+  }
+  // A user's message.max.bytes above contactgate's defaults raises them, unless set too: a
+  // fetch must be able to hold the largest message (librdkafka refuses the configuration
+  // otherwise), and a message larger than the producer queue could never be queued.
+  const long long max_message = conf_int(conf, "message.max.bytes");
+  if (kind == client_kind::consumer && !user_sets(s, kind, "fetch.max.bytes") &&
+      max_message > default_fetch_max_bytes) {
+    set(conf, "fetch.max.bytes", std::to_string(max_message), "default");
+  }
+  if (kind == client_kind::producer && !user_sets(s, kind, "queue.buffering.max.kbytes") &&
+      max_message > 1024LL * default_producer_queue_kbytes) {
+    set(conf, "queue.buffering.max.kbytes", std::to_string(max_message / 1024 + 1), "default");
   }
   return conf;
 }

@@ -28,8 +28,15 @@ using rk_ptr = std::unique_ptr<rd_kafka_t, rk_deleter>;
 
 enum class client_kind { consumer, producer, admin };
 
+/// contactgate's own librdkafka defaults that bound memory (README, "Memory"); the consumer's
+/// prefetch is also bounded by queued.max.messages.kbytes = 32768 and queued.min.messages =
+/// 300000. Raised to message.max.bytes when a user sets that higher.
+inline constexpr long long default_fetch_max_bytes = 8LL << 20;         ///< consumer fetch.max.bytes
+inline constexpr long long default_producer_queue_kbytes = 32LL << 10;  ///< producer queue.buffering.max.kbytes
+
 /// A librdkafka configuration: contactgate's defaults, then [kafka.common], then the
-/// section of this client kind. Throws kafka_error naming a property librdkafka refuses.
+/// section of this client kind (a property set there wins over contactgate's default).
+/// Throws kafka_error naming a property librdkafka refuses.
 [[nodiscard]] rd_kafka_conf_t* make_conf(const config::settings& s, const std::string& bootstrap, client_kind kind);
 
 /// librdkafka's in-process mock cluster (for the embedded default and fast tests).
