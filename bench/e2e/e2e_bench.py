@@ -410,6 +410,21 @@ class PacedProducer:
 # Contenders
 
 
+def peer_phone_site_packages():
+    """The site-packages of the pinned phonenumbers venv (scripts/phone_data.sh python), or None."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        py = subprocess.run([os.path.join(root, "scripts", "phone_data.sh"), "python"], capture_output=True,
+                            text=True, timeout=30).stdout.strip()
+        if not py:
+            return None
+        return subprocess.run([py, "-c", "import phonenumbers, os; print(os.path.dirname(os.path.dirname("
+                               "phonenumbers.__file__)))"], capture_output=True, text=True,
+                              timeout=30).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 class Contender:
     def __init__(self, name, args, bootstrap, logdir):
         self.name, self.args, self.bootstrap, self.logdir = name, args, bootstrap, logdir
@@ -436,9 +451,18 @@ class Contender:
         cmd = self.command(group, inp, acc, rej, max_records)
         self.logf.write("# " + " ".join(cmd) + "\n")
         self.logf.flush()
+        env = None
+        if self.name == "peer":
+            # The peer judges phone numbers with the same data release as contactgate (the
+            # pinned phonenumbers in scripts/phone_data.sh's venv), not Debian's older 8.12.57.
+            site = peer_phone_site_packages()
+            if site:
+                env = dict(os.environ, PYTHONPATH=site + os.pathsep + os.environ.get("PYTHONPATH", ""))
+            self.logf.write("# peer phonenumbers from %s\n" % (site or "the system python3-phonenumbers"))
+            self.logf.flush()
         # Own session: the peer's --processes children can be signalled as one group.
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE if self.name == "peer" else self.logf,
-                                     stderr=self.logf, start_new_session=True, text=True)
+                                     stderr=self.logf, start_new_session=True, text=True, env=env)
         RUNNING.append(self)
         return self.proc
 
