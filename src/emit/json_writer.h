@@ -14,17 +14,34 @@
 
 namespace cg::emit {
 
-/// A RapidJSON output stream over a std::string it does not own.
+/// A RapidJSON output stream over a std::string it does not own. Characters gather in a small
+/// local buffer that is appended to the string in blocks (RapidJSON's Writer puts one character
+/// at a time; a std::string::push_back each cost ~9% of the pipeline's CPU in rejections).
+/// The string is complete after Flush(), which the Writer calls when a top-level value ends,
+/// and after the sink's destruction.
 class string_sink {
  public:
   using Ch = char;
   explicit string_sink(std::string& out) : _out(out) {}
-  void Put(char c) { _out.push_back(c); }
-  void Flush() {}
-  void reserve_more(std::size_t n) { _out.reserve(_out.size() + n); }
+  ~string_sink() { Flush(); }
+  string_sink(const string_sink&) = delete;
+  string_sink& operator=(const string_sink&) = delete;
+  void Put(char c) {
+    if (_n == sizeof _buf) Flush();
+    _buf[_n++] = c;
+  }
+  void Flush() {
+    _out.append(_buf, _n);
+    _n = 0;
+  }
+  void reserve_more(std::size_t n) {
+    if (_out.capacity() < _out.size() + _n + n) _out.reserve(_out.size() + _n + n);
+  }
 
  private:
   std::string& _out;
+  std::size_t _n{0};
+  char _buf[256];
 };
 
 using json_writer = rapidjson::Writer<string_sink>;

@@ -24,6 +24,7 @@ struct job {
   rd_kafka_message_t* msg{nullptr};  ///< the input (owned)
   std::int32_t partition{-1};
   std::int64_t offset{-1};
+  std::int64_t timestamp_ms{-1};  ///< the input's timestamp (-1: none), read once at consume time
   std::uint32_t epoch{0};  ///< its partition's epoch when consumed (processor: tracked while it matches)
   std::size_t bytes{0};  ///< the input's payload + key size (the in-flight byte bound)
   std::vector<emit::out_message> outputs;

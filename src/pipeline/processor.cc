@@ -193,11 +193,9 @@ struct processor::impl final : rebalance_hooks {
   // Every output of `j` has its delivery report: at_least_once tells the tracker (which may
   // stop the partition when one failed); then the job is freed.
   void finish(job* j) {
-    if (!j->failed) {
-      rd_kafka_timestamp_type_t tt;
-      const std::int64_t ts = rd_kafka_message_timestamp(j->msg, &tt);
-      if (tt != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0)
-        st.end_to_end_seconds.observe(static_cast<double>(std::max<std::int64_t>(0, now_ms() - ts)) / 1000.0);
+    if (!j->failed && j->timestamp_ms > 0) {
+      st.end_to_end_seconds.observe(static_cast<double>(std::max<std::int64_t>(0, now_ms() - j->timestamp_ms)) /
+                                    1000.0);
     }
     if (!eos && current(*j)) {
       tracker.completed(j->partition, j->offset, !j->failed);
@@ -773,7 +771,8 @@ struct processor::impl final : rebalance_hooks {
     p.queued.push_back(j);
     rd_kafka_timestamp_type_t tt;
     const std::int64_t ts = rd_kafka_message_timestamp(m, &tt);
-    p.timestamps.emplace_back(m->offset, tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts);
+    j->timestamp_ms = tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
+    p.timestamps.emplace_back(m->offset, j->timestamp_ms);
     ++in_flight;
     in_flight_bytes += j->bytes;
     st.messages_consumed.fetch_add(1, std::memory_order_relaxed);
