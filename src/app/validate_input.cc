@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "parse/payload_parser.h"
+
 namespace cg::app {
 
 namespace {
@@ -233,10 +235,13 @@ class csv_source final : public payload_source {
 
 // NDJSON lines as views into one large buffer, refilled with large reads. A line that does not
 // fit the buffer is gathered (up to `keep` bytes) into `_long`, as ndjson_source would keep it.
+// The buffer has parse::payload_padding bytes of slack after its end, so every line in it is
+// followed by that many readable bytes (the rest of the buffer, then the slack) and is parsed
+// in place. The slack is zeroed once; no line ever ends inside it.
 class ndjson_batch_reader final : public payload_batch_reader {
  public:
   ndjson_batch_reader(std::FILE* f, std::size_t keep, std::size_t& line_no)
-      : _f(f), _keep(keep), _line_no(line_no), _buf(std::make_unique_for_overwrite<char[]>(buffer_size)) {}
+      : _f(f), _keep(keep), _line_no(line_no), _buf(std::make_unique<char[]>(buffer_size + parse::payload_padding)) {}
 
   bool next_batch(std::vector<payload_view>& out, std::size_t max) override {
     out.clear();  // the previous batch's views die here: the unread rest may move to the front
@@ -274,7 +279,7 @@ class ndjson_batch_reader final : public payload_batch_reader {
   static constexpr std::size_t read_size = std::size_t{1} << 17;
 
   void push(std::vector<payload_view>& out, const char* p, std::size_t n) {
-    out.push_back(payload_view{std::string_view(p, std::min(n, _keep)), n, ++_line_no});
+    out.push_back(payload_view{std::string_view(p, std::min(n, _keep)), n, ++_line_no, true});
   }
 
   void compact() {
