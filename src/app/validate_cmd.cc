@@ -54,6 +54,8 @@ void judge(validate::payload_validator& v, verdict_writer& vw, payload_outcome& 
       po.malformed_reason.code = reason_code::malformed_payload;
       po.malformed_reason.what = detail::too_large;
       po.malformed_reason.number = static_cast<std::int64_t>(limits.max_payload_bytes);
+    } else if (item.padded) {
+      v.validate_padded(item.text, po);
     } else {
       v.validate(item.text, po);
     }

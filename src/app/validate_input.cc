@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "parse/payload_parser.h"
+
 namespace cg::app {
 
 namespace {
@@ -233,10 +235,20 @@ class csv_source final : public payload_source {
 
 // NDJSON lines as views into one large buffer, refilled with large reads. A line that does not
 // fit the buffer is gathered (up to `keep` bytes) into `_long`, as ndjson_source would keep it.
+// The buffer has parse::payload_padding bytes of slack after its end, so every line in it is
+// followed by that many readable bytes (the rest of the buffer, then the slack) and is parsed
+// in place. The padding bytes after the data read so far are zeroed after each read (their
+// value does not matter to simdjson, but they are then never uninitialised memory; the 4 MiB
+// buffer itself is not zeroed, so a small input touches few pages).
 class ndjson_batch_reader final : public payload_batch_reader {
  public:
   ndjson_batch_reader(std::FILE* f, std::size_t keep, std::size_t& line_no)
-      : _f(f), _keep(keep), _line_no(line_no), _buf(std::make_unique_for_overwrite<char[]>(buffer_size)) {}
+      : _f(f),
+        _keep(keep),
+        _line_no(line_no),
+        _buf(std::make_unique_for_overwrite<char[]>(buffer_size + parse::payload_padding)) {
+    std::memset(_buf.get(), 0, parse::payload_padding);
+  }
 
   bool next_batch(std::vector<payload_view>& out, std::size_t max) override {
     out.clear();  // the previous batch's views die here: the unread rest may move to the front
@@ -274,7 +286,7 @@ class ndjson_batch_reader final : public payload_batch_reader {
   static constexpr std::size_t read_size = std::size_t{1} << 17;
 
   void push(std::vector<payload_view>& out, const char* p, std::size_t n) {
-    out.push_back(payload_view{std::string_view(p, std::min(n, _keep)), n, ++_line_no});
+    out.push_back(payload_view{std::string_view(p, std::min(n, _keep)), n, ++_line_no, true});
   }
 
   void compact() {
@@ -288,6 +300,7 @@ class ndjson_batch_reader final : public payload_batch_reader {
     const std::size_t want = std::min(read_size, buffer_size - _len);
     const std::size_t got = std::fread(_buf.get() + _len, 1, want, _f);
     _len += got;
+    std::memset(_buf.get() + _len, 0, parse::payload_padding);
     if (got < want) {
       _eof = true;
       if (std::ferror(_f)) _error = errno ? errno : EIO;

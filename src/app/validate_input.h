@@ -49,6 +49,9 @@ struct payload_view {
   std::string_view text;     ///< at most `keep` bytes of the payload
   std::size_t full_size{0};  ///< the payload's whole length
   std::size_t line_no{0};    ///< as line_item::line_no
+  /// The parse::payload_padding bytes after `text` are readable and stay so while the batch
+  /// lives (ndjson lines in the read buffer): it may be parsed in place (validate_padded()).
+  bool padded{false};
 };
 
 /// Reads payloads in batches, for validation in place (no copy per payload for ndjson: lines are

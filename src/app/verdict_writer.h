@@ -4,63 +4,75 @@
 ///   {"line":N,"index":I|null,"correlation_id":"..."|null,"status":"accepted"|"rejected"
 ///    [,"error_code":30647],"reasons":[{reason},...]}\n
 ///
-/// Byte for byte what emit::json_writer (RapidJSON's Writer, default flags) writes for the same
-/// calls: strings are escaped with RapidJSON's table (\b \t \n \f \r \" \\, other control bytes
-/// as \u00XX with uppercase hex, every other byte copied as is). It writes straight into the
-/// caller's std::string, without a Writer (whose level stack allocates) per line.
+/// Written with RapidJSON's Writer (issue 9: every JSON the program prints goes through a JSON
+/// writer library), used so that it costs little per line: one Writer per thread, Reset() onto
+/// the thread's output buffer for each line (its level stack is kept, not reallocated), and an
+/// output stream that writes through a raw pointer into room reserved by RapidJSON
+/// (PutReserve() then PutUnsafe(), as Writer::WriteString does). RapidJSON still decides every
+/// escape; the two member specialisations below (RapidJSON's own extension point, as it uses for
+/// Writer<StringBuffer> with SSE2) only copy the runs of bytes that need none, and raw values,
+/// with one memcpy instead of one PutUnsafe per byte.
 ///
 /// A reason's JSON ({"code":..,"field":..,"detail":..,"message":..[,"byte_offset":N]}) depends
-/// only on the reason's value, so it is rendered once with emit::write_reason and kept in a small
-/// direct-mapped cache (the note is copied into the cache, never borrowed).
+/// only on the reason's value, so it is rendered once with emit::write_reason, kept in a small
+/// direct-mapped cache (the note is copied into the cache, never borrowed) and inserted with
+/// Writer::RawValue().
 ///
 /// Threading: one writer per thread. Allocates only while its cache warms up or on misses.
-#include <array>
+#include <rapidjson/writer.h>
+#if defined(RAPIDJSON_SSE2)
+#include <emmintrin.h>
+#endif
+
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
-#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/outcome.h"
 
 namespace cg::app {
 
-/// A growable byte buffer written through raw pointers: reserve() room, write, commit(). Cheaper
-/// per piece than std::string::append, which checks and terminates on every call.
+/// One thread's output lines for a batch; a RapidJSON output stream (Ch, Put, Flush, plus
+/// PutReserve / PutUnsafe below). Grows as needed; clear() keeps its memory.
 class output_buffer {
  public:
-  /// Room for at least `n` more bytes; returns where they go (valid until the next reserve()).
-  char* reserve(std::size_t n) {
-    if (_cap - _size < n) grow(n);
-    return _data.get() + _size;
+  using Ch = char;
+  void Put(char c) {
+    reserve(1);
+    *_top++ = c;
   }
-  /// Marks everything up to `end` (inside the last reserve()) as written.
-  void commit(const char* end) noexcept { _size = static_cast<std::size_t>(end - _data.get()); }
-  void append(std::string_view s) {
-    std::memcpy(reserve(s.size()), s.data(), s.size());
-    _size += s.size();
+  void Flush() noexcept {}
+
+  /// Room for at least `n` more bytes, for put_unsafe() / push_unsafe().
+  void reserve(std::size_t n) {
+    if (static_cast<std::size_t>(_limit - _top) < n) grow(n);
   }
-  void clear() noexcept { _size = 0; }
+  void put_unsafe(char c) noexcept { *_top++ = c; }
+  /// The next `n` reserved bytes, to be written by the caller.
+  char* push_unsafe(std::size_t n) noexcept { return std::exchange(_top, _top + n); }
+
+  void clear() noexcept { _top = _data.get(); }
   [[nodiscard]] const char* data() const noexcept { return _data.get(); }
-  [[nodiscard]] std::size_t size() const noexcept { return _size; }
-  [[nodiscard]] bool empty() const noexcept { return _size == 0; }
+  [[nodiscard]] std::size_t size() const noexcept { return static_cast<std::size_t>(_top - _data.get()); }
+  [[nodiscard]] bool empty() const noexcept { return _top == _data.get(); }
 
  private:
   void grow(std::size_t n);
 
   std::unique_ptr<char[]> _data;
-  std::size_t _size{0}, _cap{0};
+  char* _top{nullptr};
+  char* _limit{nullptr};
 };
-
-/// Appends `s` as a JSON string exactly as RapidJSON's Writer<.., UTF8, UTF8> escapes it.
-void append_rapidjson_string(output_buffer& out, std::string_view s);
 
 class verdict_writer {
  public:
-  /// One contact's line.
+  /// Appends one contact's line to `out`.
   void write_contact(output_buffer& out, std::size_t line_no, const contact_outcome& co);
-  /// The one line of a malformed payload (index and correlation_id null).
+  /// Appends the one line of a malformed payload (index and correlation_id null) to `out`.
   void write_malformed(output_buffer& out, std::size_t line_no, const reason& r);
 
  private:
@@ -72,9 +84,91 @@ class verdict_writer {
   };
   static constexpr std::size_t slot_count = 4096;
 
-  void append_reason(output_buffer& out, const reason& r);
+  void write_reason(const reason& r);
 
+  rapidjson::Writer<output_buffer> _w;  // Reset() onto the caller's buffer for each line
   std::vector<slot> _slots = std::vector<slot>(slot_count);
 };
 
 }  // namespace cg::app
+
+namespace rapidjson {
+template <>
+inline void PutReserve(cg::app::output_buffer& s, std::size_t count) {
+  s.reserve(count);
+}
+template <>
+inline void PutUnsafe(cg::app::output_buffer& s, char c) {
+  s.put_unsafe(c);
+}
+/// Copies the run of bytes that needs no escape (not '"', '\\' or below 0x20) in one memcpy
+/// into the room WriteString() reserved; RapidJSON's WriteString escapes the byte that stops it.
+template <>
+inline bool Writer<cg::app::output_buffer>::ScanWriteUnescapedString(GenericStringStream<UTF8<>>& is, size_t length) {
+  const char* const from = is.src_;
+  const char* const end = is.head_ + length;
+  const char* p = from;
+#if defined(RAPIDJSON_SSE2)
+  // The same test as RapidJSON's SSE2 scan for Writer<StringBuffer>, on unaligned loads.
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), below = _mm_set1_epi8(0x19);
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                     _mm_cmpeq_epi8(_mm_max_epu8(v, below), below));  // v < 0x20
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(hit));
+    if (mask != 0) {
+      p += __builtin_ctz(mask);  // a byte to escape: the loop below stops at once
+      break;
+    }
+    p += 16;
+  }
+#endif
+  // The rest (keys and short values are all rest) 8 or 4 bytes at a time: two overlapping words
+  // that cover it; any byte to escape in them and the byte loop below finds which.
+  const auto clean = [](auto word) {
+    using w = decltype(word);
+    constexpr w ones = static_cast<w>(~w{0}) / 0xFF, highs = ones * 0x80;
+    const w below_space = (word - ones * 0x20) & ~word & highs;  // a byte < 0x20
+    const w q = word ^ (ones * '"'), b = word ^ (ones * '\\');
+    return (below_space | ((q - ones) & ~q & highs) | ((b - ones) & ~b & highs)) == 0;
+  };
+  const auto load = [](auto word, const char* at) {
+    std::memcpy(&word, at, sizeof word);
+    return word;
+  };
+  const auto left = end - p;
+  if (left >= 8) {
+    if (clean(load(std::uint64_t{}, p)) && clean(load(std::uint64_t{}, end - 8))) p = end;
+  } else if (left >= 4) {
+    if (clean(load(std::uint32_t{}, p)) && clean(load(std::uint32_t{}, end - 4))) p = end;
+  }
+  while (p != end) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c < 0x20 || c == '"' || c == '\\') break;
+    ++p;
+  }
+  const auto n = static_cast<size_t>(p - from);
+  char* const to = os_->push_unsafe(n);
+  // Most runs are keys and short values: fixed-size copies (inlined) instead of a memcpy call.
+  if (n >= 8 && n <= 16) {
+    std::memcpy(to, from, 8);
+    std::memcpy(to + n - 8, from + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    std::memcpy(to, from, 4);
+    std::memcpy(to + n - 4, from + n - 4, 4);
+  } else if (n < 4) {
+    for (size_t i = 0; i < n; ++i) to[i] = from[i];
+  } else {
+    std::memcpy(to, from, n);
+  }
+  is.src_ = p;
+  return p != end;
+}
+/// A raw value in one memcpy.
+template <>
+inline bool Writer<cg::app::output_buffer>::WriteRawValue(const Ch* json, size_t length) {
+  PutReserve(*os_, length);
+  std::memcpy(os_->push_unsafe(length), json, length);
+  return true;
+}
+}  // namespace rapidjson

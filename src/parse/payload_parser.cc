@@ -15,6 +15,11 @@ namespace {
 
 constexpr std::string_view bom = "\xEF\xBB\xBF";
 
+// simdjson 3.0.1, ondemand::parser::iterate(): "The buffer must have at least
+// SIMDJSON_PADDING extra allocated bytes. It does not matter what those bytes are
+// initialized to, as long as they are allocated."
+static_assert(payload_padding == simdjson::SIMDJSON_PADDING);
+
 bool is_json_space(char c) noexcept { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
 std::string_view trim_token(std::string_view t) noexcept {
@@ -51,6 +56,19 @@ bool is_json_number(std::string_view t) noexcept {
 }
 
 enum class known_key : std::uint8_t { correlation_id, contact_id, country_iso_code, zip_code, other };
+
+// A duplicate key's name for the reason's note: static text, never a view of the payload or
+// simdjson's string buffer (both are reused by the next parse; core/outcome.h).
+std::string_view name_of(known_key k) noexcept {
+  switch (k) {
+    case known_key::correlation_id: return "correlation_id";
+    case known_key::contact_id: return "contact_id";
+    case known_key::country_iso_code: return "country_iso_code";
+    case known_key::zip_code: return "zip_code";
+    case known_key::other: break;
+  }
+  return {};
+}
 
 known_key classify(std::string_view k) noexcept {
   if (k == "correlation_id") return known_key::correlation_id;
@@ -226,7 +244,7 @@ struct payload_parser::impl {
     const known_key k = classify(key);
     if (k == known_key::other) return walk(fld.value(), depth + 1);
     const unsigned bit = 1u << static_cast<unsigned>(k);
-    if (seen & bit) return fail(detail::duplicate_key, object_start, key);
+    if (seen & bit) return fail(detail::duplicate_key, object_start, name_of(k));
     seen |= bit;
     return read_field(fld.value(), depth + 1, *slot(c, k));
   }
@@ -311,8 +329,8 @@ struct payload_parser::impl {
     return true;
   }
 
-  bool run(std::string_view payload) noexcept {
-    if (read(payload)) return true;
+  bool run(std::string_view payload, bool padded) noexcept {
+    if (read(payload, padded)) return true;
     // The error path. The simdjson pass stops at the first problem it meets, which may be a
     // contact-shape problem ("[1,]": an element that is not an object) before the rest of the
     // payload has been read. A payload that is not JSON must be INVALID_UTF8 / INVALID_JSON
@@ -327,8 +345,9 @@ struct payload_parser::impl {
   }
 
   // The fast path: one simdjson on-demand pass that reads the contacts and walks every
-  // other value. False with *err set at the first problem found.
-  bool read(std::string_view payload) noexcept {
+  // other value. False with *err set at the first problem found. `padded`: the caller's
+  // payload is followed by SIMDJSON_PADDING readable bytes, so it is read in place.
+  bool read(std::string_view payload, bool padded) noexcept {
     if (payload.size() > limits.max_payload_bytes) {
       return fail(detail::too_large, nullptr, {}, static_cast<std::int64_t>(limits.max_payload_bytes));
     }
@@ -337,17 +356,22 @@ struct payload_parser::impl {
       payload.remove_prefix(bom.size());
       shift = static_cast<std::int64_t>(bom.size());
     }
-    const std::size_t need = payload.size() + simdjson::SIMDJSON_PADDING;
-    if (need > cap) {
-      buf = std::make_unique<char[]>(need);
-      cap = need;
-    }
+    std::size_t capacity = payload.size() + simdjson::SIMDJSON_PADDING;
+    if (padded) {
+      begin = payload.data();
+    } else {
+      if (capacity > cap) {
+        buf = std::make_unique<char[]>(capacity);
+        cap = capacity;
+      }
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wrestrict"  // g++ 12 false positive: it assumes a size near SIZE_MAX
-    std::memcpy(buf.get(), payload.data(), payload.size());
+      std::memcpy(buf.get(), payload.data(), payload.size());
 #pragma GCC diagnostic pop
-    std::memset(buf.get() + payload.size(), 0, simdjson::SIMDJSON_PADDING);
-    begin = buf.get();
+      std::memset(buf.get() + payload.size(), 0, simdjson::SIMDJSON_PADDING);
+      begin = buf.get();
+      capacity = cap;
+    }
     end = begin + payload.size();
     doc = nullptr;
 
@@ -356,7 +380,7 @@ struct payload_parser::impl {
     if (first == payload.size()) return fail(detail::empty_payload, nullptr);
 
     od::document d;
-    if (auto e = parser.iterate(buf.get(), payload.size(), cap).get(d)) return fail_simdjson(e);
+    if (auto e = parser.iterate(begin, payload.size(), capacity).get(d)) return fail_simdjson(e);
     doc = &d;
     od::json_type t{};
     if (auto e = d.type().get(t)) return fail_simdjson(e);
@@ -382,6 +406,25 @@ struct payload_parser::impl {
     }
     return true;
   }
+
+  bool parse(std::string_view payload, std::vector<contact_fields>& contacts, reason& malformed, bool padded) noexcept {
+    contacts.clear();
+    out = &contacts;
+    err = &malformed;
+    const bool ok = run(payload, padded);
+    doc = nullptr;
+    if (!ok) {
+      contacts.clear();
+      return false;
+    }
+    // Each contact's bytes as a view into the caller's payload rather than this parser's
+    // padded copy, so they outlive the next parse (the pipeline produces them without a copy).
+    for (contact_fields& c : contacts) {
+      const std::size_t at = static_cast<std::size_t>(c.raw.data() - begin) + static_cast<std::size_t>(shift);
+      c.raw = payload.substr(at, c.raw.size());
+    }
+    return true;
+  }
 };
 
 payload_parser::payload_parser(payload_limits limits) : _impl(std::make_unique<impl>(limits)) {}
@@ -392,22 +435,12 @@ payload_parser& payload_parser::operator=(payload_parser&&) noexcept = default;
 const payload_limits& payload_parser::limits() const noexcept { return _impl->limits; }
 
 bool payload_parser::parse(std::string_view payload, std::vector<contact_fields>& out, reason& malformed) noexcept {
-  out.clear();
-  _impl->out = &out;
-  _impl->err = &malformed;
-  const bool ok = _impl->run(payload);
-  _impl->doc = nullptr;
-  if (!ok) {
-    out.clear();
-    return false;
-  }
-  // Each contact's bytes as a view into the caller's payload rather than this parser's
-  // padded copy, so they outlive the next parse (the pipeline produces them without a copy).
-  for (contact_fields& c : out) {
-    const std::size_t at = static_cast<std::size_t>(c.raw.data() - _impl->begin) + static_cast<std::size_t>(_impl->shift);
-    c.raw = payload.substr(at, c.raw.size());
-  }
-  return true;
+  return _impl->parse(payload, out, malformed, false);
+}
+
+bool payload_parser::parse_padded(std::string_view payload, std::vector<contact_fields>& out,
+                                  reason& malformed) noexcept {
+  return _impl->parse(payload, out, malformed, true);
 }
 
 }  // namespace cg::parse

@@ -13,6 +13,7 @@
 /// a byte offset) whatever its shape; only JSON gets a shape or limit detail.
 /// Cost: valid payloads take one simdjson pass; rejected ones a second, strict one
 /// (json_check.h) over the whole text.
+#include <cstddef>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,10 @@
 #include "core/outcome.h"
 
 namespace cg::parse {
+
+/// Bytes that must be readable after a payload given to payload_parser::parse_padded()
+/// (simdjson::SIMDJSON_PADDING; their values do not matter).
+inline constexpr std::size_t payload_padding = 64;
 
 class payload_parser {
  public:
@@ -36,6 +41,16 @@ class payload_parser {
   /// MALFORMED_PAYLOAD, byte_offset relative to the start of `payload`).
   /// The whole payload is validated as JSON, including fields contactgate does not read.
   [[nodiscard]] bool parse(std::string_view payload, std::vector<contact_fields>& out, reason& malformed) noexcept;
+
+  /// As parse(), same results, but reads `payload` in place instead of copying it into this
+  /// parser's padded buffer.
+  /// IMPORTANT: the caller guarantees that the `payload_padding` bytes after the payload
+  /// (payload.data() + payload.size() onwards) are allocated and readable for the whole call;
+  /// what they hold does not matter (the next line, zeros, anything). The unescaped field
+  /// views then point into this parser's buffers or into `payload`: keep both until the next
+  /// parse.
+  [[nodiscard]] bool parse_padded(std::string_view payload, std::vector<contact_fields>& out,
+                                  reason& malformed) noexcept;
 
   [[nodiscard]] const payload_limits& limits() const noexcept;
 

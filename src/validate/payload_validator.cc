@@ -4,8 +4,7 @@
 
 namespace cg::validate {
 
-payload_validator::payload_validator(const rule_set& rules, payload_limits limits)
-    : _rules(rules), _parser(limits) {}
+payload_validator::payload_validator(const rule_set& rules, payload_limits limits) : _rules(rules), _parser(limits) {}
 
 void payload_validator::validate_contact(const contact_fields& c, contact_outcome& out) const noexcept {
   out.index = c.index;
@@ -23,7 +22,16 @@ void payload_validator::validate_contact(const contact_fields& c, contact_outcom
 
 void payload_validator::validate(std::string_view payload, payload_outcome& out) noexcept {
   out.clear();
-  if (!_parser.parse(payload, _contacts, out.malformed_reason)) {
+  judge(_parser.parse(payload, _contacts, out.malformed_reason), out);
+}
+
+void payload_validator::validate_padded(std::string_view payload, payload_outcome& out) noexcept {
+  out.clear();
+  judge(_parser.parse_padded(payload, _contacts, out.malformed_reason), out);
+}
+
+void payload_validator::judge(bool parsed, payload_outcome& out) noexcept {
+  if (!parsed) {
     out.malformed = true;
     return;
   }
@@ -37,9 +45,8 @@ void payload_validator::validate(std::string_view payload, payload_outcome& out)
   for (std::size_t i = 0; i < out.contacts.size(); ++i) {
     const auto& c = out.contacts[i];
     const bool id_ok = c.correlation_id.kind == field_kind::string &&
-                       std::none_of(c.reasons.begin(), c.reasons.end(), [](const reason& r) {
-                         return r.code == reason_code::invalid_correlation_id;
-                       });
+                       std::none_of(c.reasons.begin(), c.reasons.end(),
+                                    [](const reason& r) { return r.code == reason_code::invalid_correlation_id; });
     if (id_ok) _seen_ids.emplace_back(correlation_key_of(c.correlation_id.text), static_cast<std::uint32_t>(i));
   }
   std::sort(_seen_ids.begin(), _seen_ids.end(), [](const auto& a, const auto& b) {

@@ -32,10 +32,17 @@ class payload_validator {
   /// Judges `payload` into `out` (cleared first).
   void validate(std::string_view payload, payload_outcome& out) noexcept;
 
+  /// As validate(), for a payload followed by parse::payload_padding readable bytes, which is
+  /// parsed in place (parse::payload_parser::parse_padded; see its IMPORTANT note): no copy.
+  void validate_padded(std::string_view payload, payload_outcome& out) noexcept;
+
   /// Judges one already-parsed contact (no duplicate check).
   void validate_contact(const contact_fields& c, contact_outcome& out) const noexcept;
 
  private:
+  // The rules and the duplicate check, once the parser has filled _contacts (or failed).
+  void judge(bool parsed, payload_outcome& out) noexcept;
+
   rule_set _rules;
   parse::payload_parser _parser;
   std::vector<contact_fields> _contacts;

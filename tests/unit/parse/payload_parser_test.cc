@@ -5,6 +5,8 @@
 #include <deque>
 #include <string>
 
+#include "core/format.h"
+
 namespace cg::parse {
 namespace {
 
@@ -232,6 +234,91 @@ TEST_F(PayloadParser, Issue12JsonKeepsItsShapeVerdict) {
   EXPECT_EQ(run("[]").err.what, detail::no_contacts);
   EXPECT_EQ(run("1e999").err.what, detail::root_not_container);
   EXPECT_EQ(run(std::string("[\0]", 3)).err.what, detail::invalid_json);  // a NUL byte, not UTF-16
+}
+
+// A DUPLICATE_KEY reason names the repeated key in its note. The note must not borrow the
+// parser's buffers: a rejection is often written after the next payload has been parsed.
+TEST_F(PayloadParser, DuplicateKeyNoteOutlivesTheNextParse) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"contact_id":"+1","contact_id":"+2"})", "contact_id"},
+      {R"({"zip_code":"1","correlation_id":"a","zip_code":"2"})", "zip_code"},
+      {R"([{"country_iso_code":"US","country_iso_code":"FR"}])", "country_iso_code"},
+      {R"({"contacts":[{"correlation_id":"a","correlation_id":"b"}]})", "correlation_id"},
+      {R"({"contacts":[{}],"contacts":[{}]})", "contacts"},
+  };
+  for (const auto& [payload, key] : cases) {
+    SCOPED_TRACE(payload);
+    std::vector<contact_fields> contacts;
+    reason err;
+    ASSERT_FALSE(parser.parse(payload, contacts, err));
+    ASSERT_EQ(err.what, detail::duplicate_key);
+    EXPECT_EQ(err.note, key);
+    const std::string message = describe(err);
+    // Overwrites every buffer of the parser (the copy of the payload, simdjson's strings).
+    std::vector<contact_fields> other;
+    reason other_err;
+    ASSERT_TRUE(parser.parse(R"({"qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq":"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",)"
+                             R"("yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"})",
+                             other, other_err));
+    EXPECT_EQ(err.note, key);
+    EXPECT_EQ(describe(err), message);
+  }
+}
+
+// parse_padded() reads the payload in place (the caller's buffer carries the padding): same
+// verdicts, offsets, notes and contacts as parse(), whatever bytes follow the payload, and
+// `raw` views into the caller's bytes.
+TEST_F(PayloadParser, PaddedParseMatchesCopyingParse) {
+  std::vector<std::string> payloads = {
+      R"({"correlation_id":"a","contact_id":"+14155552671","country_iso_code":"US","zip_code":"94107"})",
+      R"([{"correlation_id":"a"}, {"correlation_id":"b","x":[1,2.5e3,true,null]}])",
+      "\xEF\xBB\xBF[{\"correlation_id\":\"a\"}, {\"correlation_id\":\"b\"}]",
+      R"({"request_id":"r1","contacts":[{"contact_id":"+1"},{"contact_id":"+2"}]})",
+      R"({"contact_id":"\u002b1415","zip_code":"a\"b"})",
+      R"({"n":123456789012345678901234567890,"m":1e400,"k":-0.5E-3})",
+      R"([{"a":12)",
+      R"({"a":tru)",
+      R"({"a":"x)",
+      "[1",
+      "{\"a\":1} ",
+      "{\"a\":-",
+  };
+  for (const auto& hc : hostile_corpus()) payloads.push_back(hc.payload);
+  // What follows the payload: a newline and the next line, zeros, or bytes that would continue it.
+  const std::vector<std::string> tails = {"\n{\"contact_id\":\"+2\"}\n", std::string(payload_padding, '\0'),
+                                          "3]}\"\\ \"}true1e5,", std::string(payload_padding, ' ')};
+  // The unescaped fields view the parser's buffers, reused by the next parse: keep copies.
+  const auto snapshot = [](const parsed& p) {
+    std::vector<std::string> v{p.ok ? std::string("ok") : describe(p.err), std::string(to_string(p.err.what))};
+    for (const contact_fields& c : p.contacts) {
+      for (const field_value* f : {&c.correlation_id, &c.contact_id, &c.country_iso_code, &c.zip_code}) {
+        v.push_back(std::to_string(static_cast<int>(f->kind)) + ":" + std::string(f->text));
+      }
+      v.push_back(std::to_string(c.index) + ":" + std::string(c.raw));
+    }
+    return v;
+  };
+  for (const auto& payload : payloads) {
+    for (const auto& tail : tails) {
+      SCOPED_TRACE(payload.substr(0, 80) + " + tail " + std::to_string(&tail - tails.data()));
+      const parsed want = run(payload);
+      const auto want_snapshot = snapshot(want);
+      std::string buf = payload + tail;
+      buf.resize(std::max(buf.size(), payload.size() + payload_padding), 'x');
+      const std::string_view view(buf.data(), payload.size());
+      parsed got;
+      got.ok = parser.parse_padded(view, got.contacts, got.err);
+      EXPECT_EQ(got.ok, want.ok);
+      EXPECT_EQ(got.err.what, want.err.what);
+      EXPECT_EQ(got.err.byte_offset, want.err.byte_offset);
+      EXPECT_EQ(got.err.number, want.err.number);
+      EXPECT_EQ(snapshot(got), want_snapshot);
+      for (const contact_fields& c : got.contacts) {
+        EXPECT_GE(c.raw.data(), buf.data());
+        EXPECT_LE(c.raw.data() + c.raw.size(), buf.data() + payload.size());
+      }
+    }
+  }
 }
 
 TEST_F(PayloadParser, ParserIsReusableAfterErrors) {
