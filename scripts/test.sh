@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 
+echo "=== clang-format: every C++ file of the tree"
+bash scripts/check_format.sh
+
 echo "=== dev build + all tests"
 cmake --preset dev >/dev/null
 cmake --build --preset dev

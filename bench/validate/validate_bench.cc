@@ -14,7 +14,8 @@ namespace {
 using namespace cg;
 
 const std::vector<std::string>& corpus() {
-  static const auto c = generate::corpus_generator(generate::corpus_options{.seed = 42, .invalid_ratio = 0.2}).contacts(20000);
+  static const auto c =
+      generate::corpus_generator(generate::corpus_options{.seed = 42, .invalid_ratio = 0.2}).contacts(20000);
   return c;
 }
 
@@ -104,7 +105,8 @@ void bm_rule_zip(benchmark::State& s) {
   });
 }
 void bm_rule_phone_reference(benchmark::State& s) {
-  run_rule(s, [](const contact_fields& c, reason& r) { return validate::check_contact_id(c.contact_id, reference(), r); });
+  run_rule(s,
+           [](const contact_fields& c, reason& r) { return validate::check_contact_id(c.contact_id, reference(), r); });
 }
 BENCHMARK(bm_rule_correlation_id)->Unit(benchmark::kMicrosecond);
 BENCHMARK(bm_rule_country)->Unit(benchmark::kMicrosecond);

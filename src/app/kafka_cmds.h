@@ -3,15 +3,15 @@
 #include <cstdint>
 #include <string>
 
-#include "config/config.h"
 #include <vector>
+#include "config/config.h"
 
 namespace cg::app {
 
 /// Where settings come from: --config FILE, CONTACTGATE_* variables, --set/-X/flags.
 struct config_sources {
   std::string file;
-  std::vector<std::string> sets;       ///< "section.key=value"
+  std::vector<std::string> sets;         ///< "section.key=value"
   std::vector<std::string> kafka_props;  ///< -X "prop=value" -> kafka.common.prop
 };
 

@@ -6,21 +6,21 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <exception>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "app/kafka_cmds.h"
 #include "app/ops_cmds.h"
 #include "app/redrive_cmd.h"
 #include "app/validate_cmd.h"
+#include "config/config.h"
 #include "generate/corpus.h"
 #include "validate/countries.h"
 #include "validate/phone.h"
 #include "validate/phone_data.h"
 #include "validate/postal_table.h"
-#include "config/config.h"
 
 #ifndef CG_VERSION
 #define CG_VERSION "0.0.0"
@@ -68,31 +68,39 @@ int main(int argc, char** argv) {
   app.add_flag("--version", version, "Print the versions of contactgate and of the data it judges with");
 
   cg::app::validate_options vopts;
-  auto* validate = app.add_subcommand("validate", "Validate NDJSON payloads from files or stdin; one JSON line per contact");
+  auto* validate =
+      app.add_subcommand("validate", "Validate NDJSON payloads from files or stdin; one JSON line per contact");
   validate->add_option("files", vopts.files, "Input files (see --input); none or '-' reads stdin");
   const std::map<std::string, cg::app::input_format> input_formats{{"ndjson", cg::app::input_format::ndjson},
                                                                    {"json", cg::app::input_format::json},
                                                                    {"csv", cg::app::input_format::csv}};
-  validate->add_option("--input", vopts.input,
-                       "ndjson: one payload per line (default); json: each file is one payload; "
-                       "csv: a header row, then one contact per row (RFC 4180)")
+  validate
+      ->add_option("--input", vopts.input,
+                   "ndjson: one payload per line (default); json: each file is one payload; "
+                   "csv: a header row, then one contact per row (RFC 4180)")
       ->transform(CLI::CheckedTransformer(input_formats, CLI::ignore_case));
   validate->add_flag("--summary", vopts.summary, "Print counts per reason and detail to stderr");
   vopts.threads = 1;
   validate->add_option("--threads", vopts.threads, "Validation threads (output order is kept)")
       ->check(CLI::Range(1u, 256u));
-  validate->add_option("--phone-validator", vopts.phone_validator, "fast (default) or reference (libphonenumber itself)")
-      ->capture_default_str()->check(CLI::IsMember({"fast", "reference"}));
+  validate
+      ->add_option("--phone-validator", vopts.phone_validator, "fast (default) or reference (libphonenumber itself)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fast", "reference"}));
   validate->add_option("--phone-metadata", vopts.phone_metadata,
                        "Phone metadata file made by scripts/phone_data.sh update (default: the built-in data)");
   validate->add_option("--max-payload-bytes", vopts.limits.max_payload_bytes, "Largest payload accepted")
-      ->capture_default_str()->check(CLI::Range(std::size_t{2}, std::size_t{1} << 30));
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{2}, std::size_t{1} << 30));
   validate->add_option("--max-depth", vopts.limits.max_depth, "Deepest nesting accepted")
-      ->capture_default_str()->check(CLI::Range(std::size_t{2}, std::size_t{4096}));
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{2}, std::size_t{4096}));
   validate->add_option("--max-string-bytes", vopts.limits.max_string_bytes, "Longest JSON string accepted (bytes)")
-      ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
   validate->add_option("--max-contacts", vopts.limits.max_contacts, "Most contacts accepted in one payload")
-      ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
 
   cg::generate::corpus_options gopts;
   std::size_t gcount = 1000;
@@ -100,21 +108,25 @@ int main(int argc, char** argv) {
   generate->add_option("--count", gcount, "Number of payloads")->capture_default_str();
   generate->add_option("--seed", gopts.seed, "Random seed")->capture_default_str();
   generate->add_option("--invalid-ratio", gopts.invalid_ratio, "Share of invalid contacts")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   generate->add_option("--array-ratio", gopts.array_ratio, "Share of payloads that are JSON arrays")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   generate->add_option("--bulk-ratio", gopts.bulk_ratio, "Share of payloads that are {\"contacts\":[...]} requests")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
 
   cg::app::config_sources csrc;
   auto add_config_opts = [&](CLI::App* cmd) {
     cmd->add_option("-c,--config", csrc.file, "TOML configuration file")->check(CLI::ExistingFile);
     cmd->add_option("--set", csrc.sets, "Set a configuration key: section.key=value (repeatable)");
     cmd->add_option("-X", csrc.kafka_props, "librdkafka property for both clients: prop=value (repeatable)");
-    cmd->add_option_function<std::string>("-b,--brokers", [&](const std::string& b) { csrc.sets.push_back("kafka.brokers=" + b); },
-                                         "Bootstrap brokers (default: the embedded mock cluster)");
-    cmd->add_option_function<std::string>("-g,--group", [&](const std::string& g) { csrc.sets.push_back("kafka.group_id=" + g); },
-                                         "Consumer group id");
+    cmd->add_option_function<std::string>(
+        "-b,--brokers", [&](const std::string& b) { csrc.sets.push_back("kafka.brokers=" + b); },
+        "Bootstrap brokers (default: the embedded mock cluster)");
+    cmd->add_option_function<std::string>(
+        "-g,--group", [&](const std::string& g) { csrc.sets.push_back("kafka.group_id=" + g); }, "Consumer group id");
   };
   auto* run = app.add_subcommand("run", "Run the stream processor (embedded mock cluster when no brokers are set)");
   add_config_opts(run);
@@ -123,7 +135,9 @@ int main(int argc, char** argv) {
   auto* demo = app.add_subcommand("demo", "Embedded cluster + generated stream + processor, with a live summary");
   add_config_opts(demo);
   demo->add_option("--count", demo_count, "Payloads to generate")->capture_default_str();
-  demo->add_option("--invalid-ratio", demo_invalid, "Share of invalid contacts")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  demo->add_option("--invalid-ratio", demo_invalid, "Share of invalid contacts")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   std::size_t pcount = 10000;
   double prate = 0, pinvalid = 0.2, parray = 0, pbulk = 0;
   std::uint64_t pseed = 42;
@@ -131,18 +145,29 @@ int main(int argc, char** argv) {
   add_config_opts(produce);
   produce->add_option("--count", pcount, "Payloads to produce")->capture_default_str();
   produce->add_option("--rate", prate, "Payloads per second (0: as fast as possible)")->capture_default_str();
-  produce->add_option("--invalid-ratio", pinvalid, "Share of invalid contacts")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  produce->add_option("--invalid-ratio", pinvalid, "Share of invalid contacts")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   produce->add_option("--seed", pseed, "Random seed")->capture_default_str();
-  produce->add_option("--array-ratio", parray, "Share of array payloads")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  produce->add_option("--bulk-ratio", pbulk, "Share of bulk payloads")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  produce->add_option("--array-ratio", parray, "Share of array payloads")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  produce->add_option("--bulk-ratio", pbulk, "Share of bulk payloads")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   auto* topics = app.add_subcommand("topics", "Topic administration");
   auto* topics_create = topics->add_subcommand("create", "Create the input, accepted and rejected topics (Admin API)");
   topics->require_subcommand(1);
   add_config_opts(topics_create);
-  topics_create->add_option_function<int>("--partitions", [&](int n) { csrc.sets.push_back("topics.partitions=" + std::to_string(n)); }, "Partitions per topic (default 6)");
-  topics_create->add_option_function<int>("--replication", [&](int n) { csrc.sets.push_back("topics.replication=" + std::to_string(n)); }, "Replication factor (default 1)");
+  topics_create->add_option_function<int>(
+      "--partitions", [&](int n) { csrc.sets.push_back("topics.partitions=" + std::to_string(n)); },
+      "Partitions per topic (default 6)");
+  topics_create->add_option_function<int>(
+      "--replication", [&](int n) { csrc.sets.push_back("topics.replication=" + std::to_string(n)); },
+      "Replication factor (default 1)");
   auto* config_cmd = app.add_subcommand("config", "Configuration");
-  auto* config_check = config_cmd->add_subcommand("check", "Validate the configuration and print the effective one (secrets redacted)");
+  auto* config_check =
+      config_cmd->add_subcommand("check", "Validate the configuration and print the effective one (secrets redacted)");
   config_cmd->require_subcommand(1);
   add_config_opts(config_check);
 
@@ -170,7 +195,8 @@ int main(int argc, char** argv) {
   redrive->add_option("--source-partition", ropts.source_partition, "Only rejections of inputs from this partition");
   redrive->add_option("--source-offsets", redrive_offsets, "Only rejections of inputs in this offset range: FROM-TO");
   redrive->add_option("--rate", ropts.rate, "Records per second sent (0: no limit)")->capture_default_str();
-  redrive->add_option("--max-redrives", ropts.max_redrives, "Contacts redriven this many times are reported, not resent")
+  redrive
+      ->add_option("--max-redrives", ropts.max_redrives, "Contacts redriven this many times are reported, not resent")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
   redrive->add_flag("--only-now-accepted", ropts.only_now_accepted, "Send only contacts this binary now accepts");
@@ -184,17 +210,22 @@ int main(int argc, char** argv) {
   tail->require_subcommand(1);
   add_config_opts(tail_rejected);
   tail_rejected->add_option("--reason", tail_reason, "Only rejections with this code, or CODE:DETAIL");
-  tail_rejected->add_option("--since", tail_since, "Start from: a duration ago (30s, 15m, 2h, 1d), epoch ms, or 'beginning' (default: new ones)");
+  tail_rejected->add_option(
+      "--since", tail_since,
+      "Start from: a duration ago (30s, 15m, 2h, 1d), epoch ms, or 'beginning' (default: new ones)");
   tail_rejected->add_flag("--json", tail_json, "Print the rejection records (contact_id masked)");
   tail_rejected->add_option("--max", tail_max, "Stop after this many (0: follow until Ctrl-C)");
 
   int sb_hours = 24;
   std::string sb_metrics;
-  auto* support = app.add_subcommand("support-bundle",
-                                     "Versions, configuration (redacted), recent INTERNAL_SERVER_ERROR correlation_ids, metrics");
+  auto* support = app.add_subcommand(
+      "support-bundle", "Versions, configuration (redacted), recent INTERNAL_SERVER_ERROR correlation_ids, metrics");
   add_config_opts(support);
-  support->add_option("--hours", sb_hours, "How far back to look for internal errors")->capture_default_str()->check(CLI::Range(1, 24 * 30));
-  support->add_option("--metrics-url", sb_metrics, "A running instance's /metrics (default: from http.address/http.port)");
+  support->add_option("--hours", sb_hours, "How far back to look for internal errors")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 24 * 30));
+  support->add_option("--metrics-url", sb_metrics,
+                      "A running instance's /metrics (default: from http.address/http.port)");
 
   try {
     app.parse(argc, argv);
@@ -229,7 +260,8 @@ int main(int argc, char** argv) {
       if (!redrive_offsets.empty()) {
         long long a = -1, b = -1;
         if (std::sscanf(redrive_offsets.c_str(), "%lld-%lld", &a, &b) != 2 || a < 0 || b < a) {
-          std::fprintf(stderr, "contactgate redrive: --source-offsets '%s': expected FROM-TO\n", redrive_offsets.c_str());
+          std::fprintf(stderr, "contactgate redrive: --source-offsets '%s': expected FROM-TO\n",
+                       redrive_offsets.c_str());
           return 2;
         }
         ropts.source_from = a;

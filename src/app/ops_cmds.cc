@@ -50,9 +50,7 @@ std::string header_value(rd_kafka_message_t* m, const char* name) {
   return std::string(static_cast<const char*>(v), n);
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 int run_lag(const config_sources& src, const std::string& group, long long max_lag, bool json) {
   const config::settings s = load_settings(src);

@@ -108,8 +108,8 @@ std::string default_instance_name(const std::string& group_id) {
 bool is_secret_key(const std::string& key) {
   std::string k = key;
   std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  for (const char* s : {"password", "secret", "sasl.oauthbearer.config", "ssl.key.pem", "ssl_key", "token",
-                        "sasl.jaas", "credential"}) {
+  for (const char* s : {"password", "secret", "sasl.oauthbearer.config", "ssl.key.pem", "ssl_key", "token", "sasl.jaas",
+                        "credential"}) {
     if (k.find(s) != std::string::npos) return true;
   }
   return false;
@@ -172,8 +172,11 @@ settings resolve(const std::vector<layer>& layers) {
         if (value.size() > 249) throw config_error(src + ": kafka.group_instance_id: at most 249 characters");
         s.group_instance_id = value;
       } else if (key == "topics.input" || key == "topics.accepted" || key == "topics.rejected") {
-        if (value.empty() || value.size() > 249) throw config_error(src + ": " + key + ": a topic name has 1 to 249 characters");
-        (key == "topics.input" ? s.input_topic : key == "topics.accepted" ? s.accepted_topic : s.rejected_topic) = value;
+        if (value.empty() || value.size() > 249)
+          throw config_error(src + ": " + key + ": a topic name has 1 to 249 characters");
+        (key == "topics.input"      ? s.input_topic
+         : key == "topics.accepted" ? s.accepted_topic
+                                    : s.rejected_topic) = value;
       } else if (key == "topics.partitions") {
         s.topic_partitions = parse_number<int>(key, value, src, 1, 10000);
       } else if (key == "topics.replication") {
@@ -229,7 +232,8 @@ settings resolve(const std::vector<layer>& layers) {
         }
         s.fault_mode = value;
       } else if (key == "http.enabled") {
-        if (value != "true" && value != "false") throw config_error(src + ": http.enabled = '" + value + "': expected true or false");
+        if (value != "true" && value != "false")
+          throw config_error(src + ": http.enabled = '" + value + "': expected true or false");
         s.http_enabled = value == "true";
       } else if (key == "http.address") {
         s.http_address = value;
@@ -246,8 +250,8 @@ settings resolve(const std::vector<layer>& layers) {
       } else {
         std::string known;
         for (const auto& k : k_keys) known += "\n  " + k;
-        throw config_error(src + ": unknown key '" + key +
-                           "'. Known keys:" + known + "\n  kafka.common.*, kafka.consumer.*, kafka.producer.* (librdkafka properties)");
+        throw config_error(src + ": unknown key '" + key + "'. Known keys:" + known +
+                           "\n  kafka.common.*, kafka.consumer.*, kafka.producer.* (librdkafka properties)");
       }
     }
   }
@@ -313,9 +317,11 @@ std::string to_toml(const settings& s) {
                                       {"phone_metadata", s.phone_metadata},
                                       {"mode", s.mode},
                                       {"internal_retries", s.internal_retries}});
-  root.insert("processing", toml::table{{"guarantee", s.processing_guarantee == guarantee::exactly_once ? "exactly_once" : "at_least_once"},
-                                        {"transaction_interval_ms", static_cast<int64_t>(s.transaction_interval.count())},
-                                        {"transactional_id", s.transactional_id}});
+  root.insert(
+      "processing",
+      toml::table{{"guarantee", s.processing_guarantee == guarantee::exactly_once ? "exactly_once" : "at_least_once"},
+                  {"transaction_interval_ms", static_cast<int64_t>(s.transaction_interval.count())},
+                  {"transactional_id", s.transactional_id}});
   root.insert("testing", toml::table{{"fault_rate", s.fault_rate}, {"fault_mode", s.fault_mode}});
   root.insert("http", toml::table{{"enabled", s.http_enabled}, {"address", s.http_address}, {"port", s.http_port}});
   root.insert("limits", toml::table{{"max_payload_bytes", static_cast<int64_t>(s.limits.max_payload_bytes)},

@@ -42,10 +42,10 @@ struct settings {
   std::string input_topic{"contacts.upsert"};
   std::string accepted_topic{"contacts.accepted"};
   std::string rejected_topic{"contacts.rejected"};
-  int topic_partitions{6};          ///< for `topics create` and the embedded cluster
+  int topic_partitions{6};  ///< for `topics create` and the embedded cluster
   int topic_replication{1};
   // [pipeline]
-  unsigned workers{0};  ///< 0: one per core
+  unsigned workers{0};               ///< 0: one per core
   std::size_t max_in_flight{20000};  ///< consumed but not yet committed-safe messages
   /// The same bound in bytes: the processor stops taking messages from librdkafka while the
   /// consumed, not yet committed-safe messages (their keys and values, and the outputs made
@@ -78,7 +78,7 @@ struct settings {
   // [http]
   bool http_enabled{true};
   std::string http_address{"127.0.0.1"};  ///< loopback unless configured otherwise
-  int http_port{9464};                     ///< 0: any free port (printed at start)
+  int http_port{9464};                    ///< 0: any free port (printed at start)
   // [limits]
   payload_limits limits{};
 };

@@ -57,8 +57,7 @@ std::string describe_field_rule(const reason& r) {
     case reason_code::invalid_correlation_id:
       switch (r.what) {
         case detail::wrong_length:
-          return with_number("correlation_id must be exactly 32 hexadecimal characters (found ",
-                             r.number);
+          return with_number("correlation_id must be exactly 32 hexadecimal characters (found ", r.number);
         case detail::not_hex:
           return with_number(
               "correlation_id must contain only hexadecimal characters 0-9 and a-f (first other "
@@ -68,35 +67,27 @@ std::string describe_field_rule(const reason& r) {
           return "correlation_id is a hyphenated UUID: remove the four hyphens and send its 32 "
                  "hexadecimal characters";
         case detail::duplicate_in_request:
-          return with_number(
-              "correlation_id repeats the one of an earlier contact in this request (index ",
-              r.number, "); give every contact a unique correlation_id");
+          return with_number("correlation_id repeats the one of an earlier contact in this request (index ", r.number,
+                             "); give every contact a unique correlation_id");
         default: break;
       }
       break;
     case reason_code::invalid_country_iso_code:
       if (r.what == detail::not_uppercase)
         return "country_iso_code must be uppercase, as in ISO 3166-1 (for example US, not us)";
-      if (r.what == detail::not_assigned)
-        return "country_iso_code is not an assigned ISO 3166-1 alpha-2 code";
+      if (r.what == detail::not_assigned) return "country_iso_code is not an assigned ISO 3166-1 alpha-2 code";
       break;
     case reason_code::invalid_contact_id:
       switch (r.what) {
-        case detail::not_e164:
-          return std::string{"contact_id is not in E.164 format: "}.append(to_string(r.e164));
-        case detail::invalid_country_code:
-          return "contact_id has no assigned country calling code after '+'";
-        case detail::too_short:
-          return "contact_id is too short to be a phone number of its country calling code";
-        case detail::too_long:
-          return "contact_id is too long for a phone number of its country calling code";
-        case detail::invalid_length:
-          return "contact_id has a length that no number of its country calling code has";
+        case detail::not_e164: return std::string{"contact_id is not in E.164 format: "}.append(to_string(r.e164));
+        case detail::invalid_country_code: return "contact_id has no assigned country calling code after '+'";
+        case detail::too_short: return "contact_id is too short to be a phone number of its country calling code";
+        case detail::too_long: return "contact_id is too long for a phone number of its country calling code";
+        case detail::invalid_length: return "contact_id has a length that no number of its country calling code has";
         case detail::is_possible_local_only:
           return "contact_id is only a local number (dialable without the area code); send the "
                  "full international number";
-        case detail::not_valid:
-          return "contact_id has a possible length but is in no assigned number range";
+        case detail::not_valid: return "contact_id has a possible length but is in no assigned number range";
         default: break;
       }
       break;
@@ -127,11 +118,15 @@ std::string describe_malformed(const reason& r) {
       break;
     case detail::element_not_object: s = "every element of the contacts array must be a JSON object"; break;
     case detail::too_deep: s = with_number("payload nests deeper than the limit of ", r.number, " levels"); break;
-    case detail::string_too_long: s = with_number("payload holds a string longer than the limit of ", r.number, " bytes"); break;
+    case detail::string_too_long:
+      s = with_number("payload holds a string longer than the limit of ", r.number, " bytes");
+      break;
     case detail::duplicate_key: s = "an object repeats a key that contactgate reads"; break;
     case detail::contacts_not_array: s = "\"contacts\" must be a JSON array"; break;
     case detail::no_contacts: s = "payload holds no contacts"; break;
-    case detail::too_many_contacts: s = with_number("payload holds more contacts than the limit of ", r.number, ""); break;
+    case detail::too_many_contacts:
+      s = with_number("payload holds more contacts than the limit of ", r.number, "");
+      break;
     default: s = "payload cannot be read as contacts"; break;
   }
   if (!r.note.empty()) s.append(": ").append(r.note);

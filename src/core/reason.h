@@ -160,8 +160,7 @@ enum class e164_problem : std::uint8_t { none, no_plus, no_digits, non_digit, le
       return d == detail::wrong_type || d == detail::format_mismatch || d == detail::country_has_no_postal_codes;
     case reason_code::malformed_payload:
       return v >= static_cast<int>(detail::empty_payload) && v <= static_cast<int>(detail::too_many_contacts);
-    case reason_code::internal_server_error:
-      return d == detail::processing_failed;
+    case reason_code::internal_server_error: return d == detail::processing_failed;
   }
   return false;
 }

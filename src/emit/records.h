@@ -29,16 +29,16 @@ struct out_message {
   std::string_view source_key;  ///< the input message's key (a view into the input)
   std::string correlation_id;   ///< copied: the parser's unescaped text lives only until its next parse
   bool has_correlation_id{false};
-  long long index{-1};          ///< the contact's position in the payload; -1 for the whole payload
-  std::string_view raw;         ///< accepted: the contact's exact bytes (a view into the input payload)
-  std::string body;             ///< rejected: the JSON rejection record
-  reason_list reasons{};        ///< rejected contacts (for metrics); malformed: the one reason
+  long long index{-1};    ///< the contact's position in the payload; -1 for the whole payload
+  std::string_view raw;   ///< accepted: the contact's exact bytes (a view into the input payload)
+  std::string body;       ///< rejected: the JSON rejection record
+  reason_list reasons{};  ///< rejected contacts (for metrics); malformed: the one reason
   bool malformed{false};
   bool replaced{false};  ///< an INTERNAL_SERVER_ERROR stand-in for an output Kafka refused
 
   [[nodiscard]] bool has_key() const noexcept { return key_source != key_from::none; }
   [[nodiscard]] std::string_view key() const noexcept {
-    return key_source == key_from::source ? source_key
+    return key_source == key_from::source           ? source_key
            : key_source == key_from::correlation_id ? std::string_view(correlation_id)
                                                     : std::string_view();
   }

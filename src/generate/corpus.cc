@@ -17,9 +17,9 @@ namespace pn = i18n::phonenumbers;
 namespace {
 
 // Thirty-two countries with large contact volumes, including some without postal codes.
-const std::vector<std::string> k_countries = {
-    "US", "CA", "GB", "DE", "FR", "ES", "IT", "NL", "BE", "CH", "AT", "SE", "NO", "DK", "PL", "PT",
-    "IE", "BR", "MX", "AR", "CO", "IN", "JP", "KR", "AU", "NZ", "ZA", "NG", "SG", "AE", "HK", "IL"};
+const std::vector<std::string> k_countries = {"US", "CA", "GB", "DE", "FR", "ES", "IT", "NL", "BE", "CH", "AT",
+                                              "SE", "NO", "DK", "PL", "PT", "IE", "BR", "MX", "AR", "CO", "IN",
+                                              "JP", "KR", "AU", "NZ", "ZA", "NG", "SG", "AE", "HK", "IL"};
 
 struct country_pool {
   std::string code;
@@ -88,17 +88,36 @@ const std::vector<country_pool>& pools() {
   return built;
 }
 
-constexpr std::array<std::string_view, 12> k_first = {"Ana", "Bo", "Chen", "Dara", "Eli", "Femi",
-                                                       "Gita", "Hugo", "Ines", "Jon", "Kai", "Lea"};
-constexpr std::array<std::string_view, 8> k_last = {"Silva", "Berg", "Okafor", "Tanaka", "Novak", "Garcia", "Ito", "Klein"};
+constexpr std::array<std::string_view, 12> k_first = {"Ana",  "Bo",   "Chen", "Dara", "Eli", "Femi",
+                                                      "Gita", "Hugo", "Ines", "Jon",  "Kai", "Lea"};
+constexpr std::array<std::string_view, 8> k_last = {"Silva", "Berg",   "Okafor", "Tanaka",
+                                                    "Novak", "Garcia", "Ito",    "Klein"};
 
 // Every invalid kind the rules can produce, drawn uniformly.
 enum class fault : int {
-  corr_missing, corr_type, corr_length, corr_hex, corr_hyphen, corr_duplicate,
-  country_missing, country_type, country_lower, country_unassigned,
-  phone_missing, phone_type, phone_no_plus, phone_non_digit, phone_too_many, phone_leading_zero,
-  phone_bad_cc, phone_short, phone_long, phone_not_valid,
-  zip_type, zip_mismatch, zip_no_postal,
+  corr_missing,
+  corr_type,
+  corr_length,
+  corr_hex,
+  corr_hyphen,
+  corr_duplicate,
+  country_missing,
+  country_type,
+  country_lower,
+  country_unassigned,
+  phone_missing,
+  phone_type,
+  phone_no_plus,
+  phone_non_digit,
+  phone_too_many,
+  phone_leading_zero,
+  phone_bad_cc,
+  phone_short,
+  phone_long,
+  phone_not_valid,
+  zip_type,
+  zip_mismatch,
+  zip_no_postal,
   count
 };
 
@@ -130,7 +149,8 @@ std::string corpus_generator::make_contact(bool invalid) {
     case fault::corr_length: corr.pop_back(); break;
     case fault::corr_hex: corr[7] = 'g'; break;
     case fault::corr_hyphen:
-      corr = corr.substr(0, 8) + "-" + corr.substr(8, 4) + "-" + corr.substr(12, 4) + "-" + corr.substr(16, 4) + "-" + corr.substr(20);
+      corr = corr.substr(0, 8) + "-" + corr.substr(8, 4) + "-" + corr.substr(12, 4) + "-" + corr.substr(16, 4) + "-" +
+             corr.substr(20);
       break;
     case fault::corr_duplicate:
       if (!_last_id.empty()) corr = _last_id;
@@ -143,7 +163,9 @@ std::string corpus_generator::make_contact(bool invalid) {
   std::string country_json;
   switch (f) {
     case fault::country_type: country_json = "840"; break;
-    case fault::country_lower: country = {static_cast<char>(country[0] + 32), static_cast<char>(country[1] + 32)}; break;
+    case fault::country_lower:
+      country = {static_cast<char>(country[0] + 32), static_cast<char>(country[1] + 32)};
+      break;
     case fault::country_unassigned: country = "XK" == country ? "QQ" : (_rng() % 2 ? "XX" : "UK"); break;
     default: break;
   }
@@ -154,11 +176,17 @@ std::string corpus_generator::make_contact(bool invalid) {
     case fault::phone_type: phone_json = phone.substr(1); break;
     case fault::phone_no_plus: phone = phone.substr(1); break;
     case fault::phone_non_digit: phone.insert(phone.size() - 4, "-"); break;
-    case fault::phone_too_many: phone += "1234567890"; phone.resize(17); break;
+    case fault::phone_too_many:
+      phone += "1234567890";
+      phone.resize(17);
+      break;
     case fault::phone_leading_zero: phone = "+0" + phone.substr(1); break;
     case fault::phone_bad_cc: phone = "+999" + phone.substr(phone.size() - 8); break;
     case fault::phone_short: phone.resize(phone.size() > 6 ? 6 : phone.size()); break;
-    case fault::phone_long: phone += "99999"; phone.resize(std::min<std::size_t>(phone.size(), 16)); break;
+    case fault::phone_long:
+      phone += "99999";
+      phone.resize(std::min<std::size_t>(phone.size(), 16));
+      break;
     case fault::phone_not_valid: {
       // Same length, digits after the calling code replaced: mostly in no number range.
       for (std::size_t k = 3; k < phone.size(); ++k) phone[k] = '0';
@@ -172,15 +200,26 @@ std::string corpus_generator::make_contact(bool invalid) {
   std::string zip_json;
   if (with_zip) zip = pool->zips[_rng() % pool->zips.size()];
   switch (f) {
-    case fault::zip_type: zip_json = "12345"; with_zip = true; break;
+    case fault::zip_type:
+      zip_json = "12345";
+      with_zip = true;
+      break;
     case fault::zip_mismatch:
-      if (!pool->zips.empty()) zip = zip + "7Q"; else zip = "12345";
+      if (!pool->zips.empty())
+        zip = zip + "7Q";
+      else
+        zip = "12345";
       with_zip = true;
       break;
     case fault::zip_no_postal: {
       // Move the contact to a country without postal codes, keeping a zip.
       for (const auto& p : ps) {
-        if (p.zips.empty()) { pool = &p; country = p.code; phone = p.phones[_rng() % p.phones.size()]; break; }
+        if (p.zips.empty()) {
+          pool = &p;
+          country = p.code;
+          phone = p.phones[_rng() % p.phones.size()];
+          break;
+        }
       }
       zip = "10001";
       with_zip = true;
@@ -201,19 +240,31 @@ std::string corpus_generator::make_contact(bool invalid) {
   };
   if (f != fault::corr_missing) {
     key("correlation_id");
-    if (!corr_json.empty()) out += corr_json; else append_json_string(out, corr);
+    if (!corr_json.empty())
+      out += corr_json;
+    else
+      append_json_string(out, corr);
   }
   if (f != fault::phone_missing) {
     key("contact_id");
-    if (!phone_json.empty()) out += phone_json; else append_json_string(out, phone);
+    if (!phone_json.empty())
+      out += phone_json;
+    else
+      append_json_string(out, phone);
   }
   if (f != fault::country_missing) {
     key("country_iso_code");
-    if (!country_json.empty()) out += country_json; else append_json_string(out, country);
+    if (!country_json.empty())
+      out += country_json;
+    else
+      append_json_string(out, country);
   }
   if (with_zip) {
     key("zip_code");
-    if (!zip_json.empty()) out += zip_json; else append_json_string(out, zip);
+    if (!zip_json.empty())
+      out += zip_json;
+    else
+      append_json_string(out, zip);
   }
   key("first_name");
   append_json_string(out, k_first[_rng() % k_first.size()]);
@@ -233,7 +284,8 @@ std::string corpus_generator::next_contact() {
 std::string corpus_generator::next_payload() {
   const double u = std::uniform_real_distribution<double>(0.0, 1.0)(_rng);
   if (u >= _opts.array_ratio + _opts.bulk_ratio) return next_contact();
-  const std::uint32_t n = 1 + static_cast<std::uint32_t>(_rng() % std::max<std::uint32_t>(1, _opts.max_contacts_per_batch));
+  const std::uint32_t n =
+      1 + static_cast<std::uint32_t>(_rng() % std::max<std::uint32_t>(1, _opts.max_contacts_per_batch));
   std::string out = u < _opts.array_ratio ? "[" : "{\"contacts\":[";
   for (std::uint32_t i = 0; i < n; ++i) {
     if (i) out.push_back(',');

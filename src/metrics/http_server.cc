@@ -59,7 +59,9 @@ struct http_server::impl {
   std::atomic<bool> stopping{false};
 
   void serve_one(tcp::socket& sock) {
-    struct timeval tv {5, 0};
+    struct timeval tv {
+      5, 0
+    };
     setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(sock.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     beast::flat_buffer buf;
@@ -100,7 +102,8 @@ struct http_server::impl {
   }
 };
 
-http_server::http_server(std::string address, unsigned short port, http_handler handler) : _impl(std::make_unique<impl>()) {
+http_server::http_server(std::string address, unsigned short port, http_handler handler)
+    : _impl(std::make_unique<impl>()) {
   _impl->handler = std::move(handler);
   beast::error_code ec;
   const auto addr = asio::ip::make_address(address, ec);

@@ -64,7 +64,8 @@ bool lag_probe::measure(const std::string& topic, const std::vector<std::int32_t
     pl.partition = l->elems[i].partition;
     pl.committed = l->elems[i].offset >= 0 ? l->elems[i].offset : -1;
     std::int64_t lo = 0, hi = 0;
-    const rd_kafka_resp_err_t we = rd_kafka_query_watermark_offsets(_rk.get(), topic.c_str(), pl.partition, &lo, &hi, timeout_ms);
+    const rd_kafka_resp_err_t we =
+        rd_kafka_query_watermark_offsets(_rk.get(), topic.c_str(), pl.partition, &lo, &hi, timeout_ms);
     if (we) {
       rd_kafka_topic_partition_list_destroy(l);
       error = std::string("log end offsets: ") + rd_kafka_err2str(we);

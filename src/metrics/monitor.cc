@@ -46,7 +46,10 @@ void monitor::loop() {
                                   : probe->measure(_cfg.input_topic, ids, oldest, 3000, lag, err);
       const std::int64_t now = pipeline::now_ms();
       std::lock_guard lk(_mu);
-      if (ok) _unreachable_since_ms = 0; else if (_unreachable_since_ms == 0) _unreachable_since_ms = now;
+      if (ok)
+        _unreachable_since_ms = 0;
+      else if (_unreachable_since_ms == 0)
+        _unreachable_since_ms = now;
       if (ok) {
         _lag = lag;
         _lag_error.clear();
@@ -67,8 +70,10 @@ void monitor::loop() {
       s.consumed = _st.messages_consumed.load();
       for (const auto& l : _lag) s.lag[l.partition] = l.lag;
       _history.push_back(std::move(s));
-      const std::size_t keep = static_cast<std::size_t>(std::max<long long>(12, 600'000 / std::max<long long>(1, _interval.count())));
-      if (_history.size() > keep) _history.erase(_history.begin(), _history.begin() + static_cast<long>(_history.size() - keep));
+      const std::size_t keep =
+          static_cast<std::size_t>(std::max<long long>(12, 600'000 / std::max<long long>(1, _interval.count())));
+      if (_history.size() > keep)
+        _history.erase(_history.begin(), _history.begin() + static_cast<long>(_history.size() - keep));
       const std::uint64_t busy = _st.worker_busy_ns.load();
       if (_last_sample_ms > 0 && now > _last_sample_ms) {
         const double span_ns = static_cast<double>(now - _last_sample_ms) * 1e6 * std::max(1u, _st.workers.load());
@@ -81,7 +86,8 @@ void monitor::loop() {
       _lag_error = e.what();
       if (_unreachable_since_ms == 0) _unreachable_since_ms = pipeline::now_ms();
     }
-    for (auto waited = std::chrono::milliseconds(0); waited < _interval && !_stop.load(); waited += std::chrono::milliseconds(100)) {
+    for (auto waited = std::chrono::milliseconds(0); waited < _interval && !_stop.load();
+         waited += std::chrono::milliseconds(100)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
@@ -123,7 +129,10 @@ pm::MetricFamily family(std::string name, std::string help, pm::MetricType type)
 pm::ClientMetric value_metric(double v, pm::MetricType type, std::vector<pm::ClientMetric::Label> labels = {}) {
   pm::ClientMetric m;
   m.label = std::move(labels);
-  if (type == pm::MetricType::Counter) m.counter.value = v; else m.gauge.value = v;
+  if (type == pm::MetricType::Counter)
+    m.counter.value = v;
+  else
+    m.gauge.value = v;
   return m;
 }
 
@@ -160,8 +169,10 @@ std::string monitor::prometheus_text() const {
   {
     auto f = family("contactgate_build_info", "Versions of contactgate and of the data it judges with", T::Gauge);
     f.metric.push_back(value_metric(1, T::Gauge,
-                                    {{"version", _info.version}, {"phone_data", _info.phone_data},
-                                     {"country_data", _info.country_data}, {"postal_data", _info.postal_data}}));
+                                    {{"version", _info.version},
+                                     {"phone_data", _info.phone_data},
+                                     {"country_data", _info.country_data},
+                                     {"postal_data", _info.postal_data}}));
     fs.push_back(std::move(f));
   }
   counter("contactgate_messages_consumed_total", "Input messages consumed", _st.messages_consumed.load());
@@ -169,8 +180,10 @@ std::string monitor::prometheus_text() const {
           _st.messages_committed.load());
   {
     auto f = family("contactgate_contacts_total", "Contacts judged, by outcome", T::Counter);
-    f.metric.push_back(value_metric(static_cast<double>(_st.contacts_accepted.load()), T::Counter, {{"outcome", "accepted"}}));
-    f.metric.push_back(value_metric(static_cast<double>(_st.contacts_rejected.load()), T::Counter, {{"outcome", "rejected"}}));
+    f.metric.push_back(
+        value_metric(static_cast<double>(_st.contacts_accepted.load()), T::Counter, {{"outcome", "accepted"}}));
+    f.metric.push_back(
+        value_metric(static_cast<double>(_st.contacts_rejected.load()), T::Counter, {{"outcome", "rejected"}}));
     fs.push_back(std::move(f));
   }
   {
@@ -183,8 +196,10 @@ std::string monitor::prometheus_text() const {
     });
     fs.push_back(std::move(f));
   }
-  counter("contactgate_malformed_payloads_total", "Payloads rejected as MALFORMED_PAYLOAD", _st.payloads_malformed.load());
-  counter("contactgate_internal_errors_total", "Contacts rejected with INTERNAL_SERVER_ERROR", _st.internal_errors.load());
+  counter("contactgate_malformed_payloads_total", "Payloads rejected as MALFORMED_PAYLOAD",
+          _st.payloads_malformed.load());
+  counter("contactgate_internal_errors_total", "Contacts rejected with INTERNAL_SERVER_ERROR",
+          _st.internal_errors.load());
   counter("contactgate_delivery_errors_total", "Outputs that could not be delivered", _st.delivery_errors.load());
   counter("contactgate_commits_total", "Offset commits", _st.commits.load());
   counter("contactgate_rebalances_total", "Rebalance callbacks", _st.rebalances.load());
@@ -214,10 +229,13 @@ std::string monitor::prometheus_text() const {
     auto ps = family("contactgate_partition_status", "Burrow-style partition status (1 = current)", T::Gauge);
     for (const auto& l : _lag) {
       const std::string p = std::to_string(l.partition);
-      lm.metric.push_back(value_metric(static_cast<double>(l.lag), T::Gauge, {{"topic", _cfg.input_topic}, {"partition", p}}));
-      ls.metric.push_back(value_metric(std::max(0.0, l.time_lag_s), T::Gauge, {{"topic", _cfg.input_topic}, {"partition", p}}));
-      kl.metric.push_back(value_metric(static_cast<double>(l.lag), T::Gauge,
-                                       {{"consumergroup", _cfg.group_id}, {"topic", _cfg.input_topic}, {"partition", p}}));
+      lm.metric.push_back(
+          value_metric(static_cast<double>(l.lag), T::Gauge, {{"topic", _cfg.input_topic}, {"partition", p}}));
+      ls.metric.push_back(
+          value_metric(std::max(0.0, l.time_lag_s), T::Gauge, {{"topic", _cfg.input_topic}, {"partition", p}}));
+      kl.metric.push_back(
+          value_metric(static_cast<double>(l.lag), T::Gauge,
+                       {{"consumergroup", _cfg.group_id}, {"topic", _cfg.input_topic}, {"partition", p}}));
       auto it = _status.find(l.partition);
       const partition_status cur = it == _status.end() ? partition_status::ok : it->second.status();
       for (auto s : {partition_status::ok, partition_status::warn, partition_status::stall, partition_status::stop}) {
@@ -243,7 +261,10 @@ void append_internal_errors(std::string& j, const std::vector<pipeline::stats::i
     j += "{\"ts\":";
     append_json_string(j, emit::iso8601_utc(v[i].ts_ms));
     j += ",\"correlation_id\":";
-    if (v[i].correlation_id.empty()) j += "null"; else append_json_string(j, v[i].correlation_id);
+    if (v[i].correlation_id.empty())
+      j += "null";
+    else
+      append_json_string(j, v[i].correlation_id);
     j += ",\"source\":";
     append_json_string(j, v[i].source);
     j += "}";

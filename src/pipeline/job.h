@@ -25,8 +25,8 @@ struct job {
   std::int32_t partition{-1};
   std::int64_t offset{-1};
   std::int64_t timestamp_ms{-1};  ///< the input's timestamp (-1: none), read once at consume time
-  std::uint32_t epoch{0};  ///< its partition's epoch when consumed (processor: tracked while it matches)
-  std::size_t bytes{0};  ///< the input's payload + key size (the in-flight byte bound)
+  std::uint32_t epoch{0};         ///< its partition's epoch when consumed (processor: tracked while it matches)
+  std::size_t bytes{0};           ///< the input's payload + key size (the in-flight byte bound)
   std::vector<emit::out_message> outputs;
   std::vector<rd_kafka_headers_t*> headers;  ///< one per output; owned until produced (then librdkafka's)
   std::atomic<bool> ready{false};

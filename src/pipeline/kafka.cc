@@ -21,7 +21,10 @@ void set(rd_kafka_conf_t* conf, const std::string& k, const std::string& v, cons
 
 // librdkafka's own log lines go through our JSON logger (levels mapped from syslog).
 void on_rdkafka_log(const rd_kafka_t*, int syslog_level, const char* fac, const char* buf) noexcept {
-  const level lv = syslog_level <= 3 ? level::error : syslog_level == 4 ? level::warn : syslog_level <= 6 ? level::info : level::debug;
+  const level lv = syslog_level <= 3   ? level::error
+                   : syslog_level == 4 ? level::warn
+                   : syslog_level <= 6 ? level::info
+                                       : level::debug;
   try {  // called from librdkafka's threads (C): nothing may be thrown through it
     log(lv, std::string("librdkafka ") + fac + ": " + buf);
   } catch (...) {
@@ -181,7 +184,7 @@ void create_topics(const config::settings& s, const std::string& bootstrap, cons
       } else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
         failure += std::string(failure.empty() ? "" : "; ") + rd_kafka_topic_result_name(trs[i]) + ": " +
                    (rd_kafka_topic_result_error_string(trs[i]) ? rd_kafka_topic_result_error_string(trs[i])
-                                                                : rd_kafka_err2str(e));
+                                                               : rd_kafka_err2str(e));
       }
     }
   }
@@ -224,10 +227,8 @@ bool is_fatal(rd_kafka_resp_err_t err) noexcept {
     case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR__SSL:
     case RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM:
-    case RD_KAFKA_RESP_ERR__INVALID_ARG:
-      return true;
-    default:
-      return false;
+    case RD_KAFKA_RESP_ERR__INVALID_ARG: return true;
+    default: return false;
   }
 }
 

@@ -121,13 +121,13 @@ rate_limiter& limiter() {
 
 void set_log_level(level min) {
   static constexpr spdlog::level::level_enum map[] = {spdlog::level::debug, spdlog::level::info, spdlog::level::warn,
-                                                     spdlog::level::err};
+                                                      spdlog::level::err};
   logger().set_level(map[static_cast<int>(min)]);
 }
 
 void log(level lv, std::string_view msg) {
   static constexpr spdlog::level::level_enum map[] = {spdlog::level::debug, spdlog::level::info, spdlog::level::warn,
-                                                     spdlog::level::err};
+                                                      spdlog::level::err};
   const auto sl = map[static_cast<int>(lv)];
   if (!logger().should_log(sl)) return;
   std::uint64_t repeated = 0;

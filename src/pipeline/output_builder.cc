@@ -176,8 +176,7 @@ void output_builder::build(const input_record& in, scratch& s, std::vector<emit:
   }
   if (!done) {
     outputs.clear();
-    emit::build_internal_error_outputs(parsed ? &outcome : nullptr, in.payload, src, _info, now_ms(), failure,
-                                       outputs);
+    emit::build_internal_error_outputs(parsed ? &outcome : nullptr, in.payload, src, _info, now_ms(), failure, outputs);
     log(level::error, std::string("input partition ") + std::to_string(in.partition) + " offset " +
                           std::to_string(in.offset) + ": " + failure + " after " +
                           std::to_string(_cfg.internal_retries + 1) + " attempts; rejected as INTERNAL_SERVER_ERROR");
@@ -212,11 +211,12 @@ void output_builder::count(const input_record& in, scratch& s, const payload_out
       }
     }
     if ((s.rejections++ & 63) == 0) {
-      std::string line = emit::iso8601_utc(now_ms()) + " p" + std::to_string(in.partition) + "@" +
-                         std::to_string(in.offset);
+      std::string line =
+          emit::iso8601_utc(now_ms()) + " p" + std::to_string(in.partition) + "@" + std::to_string(in.offset);
       if (co) line += "[" + std::to_string(co->index) + "]";
       if (o.has_correlation_id) line += " correlation_id=" + o.correlation_id;
-      if (co && co->contact_id.kind == field_kind::string) line += " contact_id=" + emit::mask_phone(co->contact_id.text);
+      if (co && co->contact_id.kind == field_kind::string)
+        line += " contact_id=" + emit::mask_phone(co->contact_id.text);
       line += " reasons=" + emit::reasons_header(o.reasons);
       _st.remember_rejection(std::move(line));
     }

@@ -68,7 +68,7 @@ class output_builder {
   /// `o`'s header list (plus the input's contactgate.redrive.* headers, so the redrive loop
   /// guard sees them on every output). The caller owns the result.
   [[nodiscard]] static rd_kafka_headers_t* kafka_headers(const emit::out_message& o, const emit::source_info& src,
-                                                          const rd_kafka_headers_t* input_headers);
+                                                         const rd_kafka_headers_t* input_headers);
 
   [[nodiscard]] emit::source_info source_of(const input_record& in) const noexcept;
 

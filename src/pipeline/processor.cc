@@ -10,12 +10,12 @@
 
 #include "pipeline/job.h"
 #include "pipeline/kafka.h"
+#include "pipeline/lane_pool.h"
 #include "pipeline/log.h"
 #include "pipeline/offset_tracker.h"
 #include "pipeline/output_builder.h"
 #include "pipeline/rebalance.h"
 #include "pipeline/transactions.h"
-#include "pipeline/lane_pool.h"
 
 namespace cg::pipeline {
 
@@ -28,10 +28,10 @@ using clock_type = std::chrono::steady_clock;
 // not yet committable (for the lag gauges).
 struct partition_state {
   std::int32_t partition{-1};
-  std::uint32_t epoch{0};  // changes at every assignment and rewind: older jobs are no longer tracked
+  std::uint32_t epoch{0};   // changes at every assignment and rewind: older jobs are no longer tracked
   std::deque<job*> queued;  // consumed, not yet produced (consume order)
   std::deque<std::pair<std::int64_t, std::int64_t>> timestamps;  // (offset, input timestamp ms) not yet committable
-  bool stuck{false};  // stopped at tracker.stuck_at(): reported and paused
+  bool stuck{false};                                             // stopped at tracker.stuck_at(): reported and paused
 };
 
 }  // namespace
@@ -180,11 +180,11 @@ struct processor::impl final : rebalance_hooks {
                           std::to_string(j.offset) + " as too large; rejected as INTERNAL_SERVER_ERROR");
     rd_kafka_headers_t* rh = output_builder::kafka_headers(r, builder.source_of(in), in.headers);
     const std::string_view key = r.key();
-    const rd_kafka_resp_err_t e = rd_kafka_producev(
-        producer.get(), RD_KAFKA_V_RKT(rejected_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE(r.body.data(), r.body.size()),
-        RD_KAFKA_V_KEY(r.has_key() ? key.data() : nullptr, r.has_key() ? key.size() : 0), RD_KAFKA_V_HEADERS(rh),
-        RD_KAFKA_V_OPAQUE(&j), RD_KAFKA_V_END);
+    const rd_kafka_resp_err_t e =
+        rd_kafka_producev(producer.get(), RD_KAFKA_V_RKT(rejected_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_VALUE(r.body.data(), r.body.size()),
+                          RD_KAFKA_V_KEY(r.has_key() ? key.data() : nullptr, r.has_key() ? key.size() : 0),
+                          RD_KAFKA_V_HEADERS(rh), RD_KAFKA_V_OPAQUE(&j), RD_KAFKA_V_END);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
     rd_kafka_headers_destroy(rh);
     return false;
@@ -328,16 +328,16 @@ struct processor::impl final : rebalance_hooks {
         j->failed = true;
         --j->pending;
         st.delivery_errors.fetch_add(1, std::memory_order_relaxed);
-        log(level::error, "cannot produce the output of input partition " + std::to_string(j->partition) +
-                              " offset " + std::to_string(j->offset) + " (" + std::to_string(value.size()) +
+        log(level::error, "cannot produce the output of input partition " + std::to_string(j->partition) + " offset " +
+                              std::to_string(j->offset) + " (" + std::to_string(value.size()) +
                               " bytes): " + rd_kafka_err2str(e));
         if (e == RD_KAFKA_RESP_ERR__FATAL) {  // e.g. fenced: not this output's fault
           if (fatal.empty()) fatal = explain_fatal(producer.get());
         } else if (eos && refused.empty()) {
           // The open transaction now holds this record's input offset without its output:
           // it must not commit (commit_transaction() aborts it instead).
-          refused = "input partition " + std::to_string(j->partition) + " offset " + std::to_string(j->offset) +
-                    ": " + rd_kafka_err2str(e);
+          refused = "input partition " + std::to_string(j->partition) + " offset " + std::to_string(j->offset) + ": " +
+                    rd_kafka_err2str(e);
         }
         break;
       }
@@ -362,7 +362,10 @@ struct processor::impl final : rebalance_hooks {
         ++emitted_in_txn;
       }
       if (j->pending == 0) {  // nothing to wait for (every output refused)
-        if (!eos) finish(j); else free_job(j);
+        if (!eos)
+          finish(j);
+        else
+          free_job(j);
       }
     }
   }
@@ -665,7 +668,8 @@ struct processor::impl final : rebalance_hooks {
     char err[512];
     rd_kafka_conf_t* pc = make_conf(cfg, bootstrap, client_kind::producer);
     if (eos && cfg.kafka_producer.count("transactional.id") == 0) {
-      if (rd_kafka_conf_set(pc, "transactional.id", cfg.transactional_id.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      if (rd_kafka_conf_set(pc, "transactional.id", cfg.transactional_id.c_str(), err, sizeof err) !=
+          RD_KAFKA_CONF_OK) {
         rd_kafka_conf_destroy(pc);
         throw kafka_error(std::string("transactional.id: ") + err);
       }

@@ -54,12 +54,12 @@ struct stats {
   std::atomic<std::uint64_t> queue_depth{0};
   std::atomic<std::uint64_t> worker_busy_ns{0};
   std::atomic<unsigned> workers{0};
-  std::atomic<bool> joined{false};  ///< has received an assignment at least once
+  std::atomic<bool> joined{false};   ///< has received an assignment at least once
   std::atomic<bool> running{false};  ///< connected: topics found, subscribed (exactly_once: transactions ready)
-  atomic_histogram<14> validation_seconds{{1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3,
-                                          2.5e-3, 1e-2, 1e-1, 1.0}};
-  atomic_histogram<14> end_to_end_seconds{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-                                          30.0, 120.0}};
+  atomic_histogram<14> validation_seconds{
+      {1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 1e-1, 1.0}};
+  atomic_histogram<14> end_to_end_seconds{
+      {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 30.0, 120.0}};
 
   void publish_partitions(std::vector<partition_snapshot> p) {
     std::lock_guard lk(_recent_mu);
@@ -124,7 +124,8 @@ struct stats {
   std::vector<internal_error> _internal;
   void prune_internal(std::int64_t now_ms) {
     std::size_t drop = 0;
-    while (drop < _internal.size() && (_internal[drop].ts_ms < now_ms - 86'400'000 || _internal.size() - drop > 10'000)) ++drop;
+    while (drop < _internal.size() && (_internal[drop].ts_ms < now_ms - 86'400'000 || _internal.size() - drop > 10'000))
+      ++drop;
     if (drop) _internal.erase(_internal.begin(), _internal.begin() + static_cast<long>(drop));
   }
 };

@@ -39,7 +39,6 @@ class transactions {
   /// reports.
   [[nodiscard]] status abort();
 
-
  private:
   rd_kafka_t* _producer;
   rd_kafka_t* _consumer;

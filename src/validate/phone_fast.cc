@@ -25,8 +25,8 @@ namespace phone_fast_detail {
 // TestNumberLength's outcomes.
 enum class length_result : std::uint8_t { possible, local_only, too_short, too_long, invalid_length };
 
-inline constexpr std::size_t min_nsn = 2;   // PhoneNumberUtil::kMinLengthForNsn
-inline constexpr std::size_t max_nsn = 17;  // PhoneNumberUtil::kMaxLengthForNsn
+inline constexpr std::size_t min_nsn = 2;               // PhoneNumberUtil::kMinLengthForNsn
+inline constexpr std::size_t max_nsn = 17;              // PhoneNumberUtil::kMaxLengthForNsn
 inline constexpr std::uint32_t general_bit = 1u << 31;  // signature: main region's general pattern matches
 inline constexpr std::size_t max_lengths = 31;          // signature bits 0..30: valid at this NSN length
 inline constexpr std::size_t candidate_capacity = 64;   // national number after prefix stripping
@@ -98,7 +98,7 @@ length_result test_number_length(int actual, const pn::PhoneMetadata& md) {
   if (minimum > actual) return length_result::too_short;
   if (*(possible.end() - 1) < actual) return length_result::too_long;
   return std::find(possible.begin() + 1, possible.end(), actual) != possible.end() ? length_result::possible
-                                                                                    : length_result::invalid_length;
+                                                                                   : length_result::invalid_length;
 }
 
 // Digits a match of `n` can start with, and whether it can match without consuming any
@@ -158,7 +158,8 @@ std::vector<transform_piece> parse_transform(const std::string& rule, int groups
   for (std::size_t i = 0; i < rule.size(); ++i) {
     const char c = rule[i];
     if (c == '\\') {
-      if (i + 1 >= rule.size() || rule[i + 1] == 'u' || rule[i + 1] == 'U') fail("unsupported escape in '" + rule + "'");
+      if (i + 1 >= rule.size() || rule[i + 1] == 'u' || rule[i + 1] == 'U')
+        fail("unsupported escape in '" + rule + "'");
       literal(rule[++i]);
     } else if (c == '$') {
       if (i + 1 >= rule.size() || rule[i + 1] < '0' || rule[i + 1] > '9') fail("unsupported '$' in '" + rule + "'");
@@ -195,9 +196,8 @@ bool has_tag(const std::vector<char>& present, int tag) {
 // GetNumberTypeHelper(...) != UNKNOWN for a number of length `len` whose DFA run accepted `present`.
 bool known_type(const region_spec& r, const std::vector<char>& present, std::size_t len) {
   if (!has_tag(present, r.general_tag) || ((r.general_len >> len) & 1u) == 0) return false;
-  return std::any_of(r.types.begin(), r.types.end(), [&](const auto& t) {
-    return has_tag(present, t.first) && ((t.second >> len) & 1u) != 0;
-  });
+  return std::any_of(r.types.begin(), r.types.end(),
+                     [&](const auto& t) { return has_tag(present, t.first) && ((t.second >> len) & 1u) != 0; });
 }
 
 std::unique_ptr<tables> build_tables() {

@@ -127,8 +127,8 @@ class prefix_matcher {
  public:
   static constexpr int max_groups = 9;
   struct match {
-    int end{-1};                    ///< match end, -1: no match
-    int begin[max_groups + 1]{};    ///< group g spans [begin[g], end_of[g]); -1: did not take part
+    int end{-1};                  ///< match end, -1: no match
+    int begin[max_groups + 1]{};  ///< group g spans [begin[g], end_of[g]); -1: did not take part
     int end_of[max_groups + 1]{};
   };
 

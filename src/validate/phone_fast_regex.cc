@@ -235,8 +235,7 @@ class parser {
       case '*':
       case '+':
       case '?':
-      case '{':
-        fail(_p, _i, "quantifier without operand");
+      case '{': fail(_p, _i, "quantifier without operand");
       default:
         ++_i;
         n.k = regex_node::kind::chars;

@@ -106,7 +106,7 @@ zip_check postal_table::check(std::string_view country, std::string_view zip) co
   const auto& re = _patterns[static_cast<std::size_t>(i)];
   if (!re) return zip_check::country_has_no_postal_codes;
   return re2::RE2::FullMatch(re2::StringPiece(zip.data(), zip.size()), *re) ? zip_check::ok
-                                                                             : zip_check::format_mismatch;
+                                                                            : zip_check::format_mismatch;
 }
 
 }  // namespace cg::validate

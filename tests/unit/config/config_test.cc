@@ -128,9 +128,9 @@ TEST(Config, TomlSyntaxErrorNamesLine) {
 }
 
 TEST(Config, SecretsAreRedacted) {
-  const settings s = resolve({read_assignments({"kafka.common.sasl.password=hunter2", "kafka.common.ssl.key.password=k",
-                                                "kafka.producer.sasl.username=bob"},
-                                               "x")});
+  const settings s = resolve({read_assignments(
+      {"kafka.common.sasl.password=hunter2", "kafka.common.ssl.key.password=k", "kafka.producer.sasl.username=bob"},
+      "x")});
   const std::string out = to_toml(s);
   EXPECT_EQ(out.find("hunter2"), std::string::npos);
   EXPECT_NE(out.find("<redacted>"), std::string::npos);

@@ -25,9 +25,8 @@ TEST(Format, ReasonJsonCarriesCodeFieldDetailAndMessage) {
   r.number = 31;
   std::string out;
   append_reason_json(out, r);
-  EXPECT_EQ(out,
-            R"x({"code":"INVALID_CORRELATION_ID","field":"correlation_id","detail":"WRONG_LENGTH",)x"
-            R"x("message":"correlation_id must be exactly 32 hexadecimal characters (found 31)"})x");
+  EXPECT_EQ(out, R"x({"code":"INVALID_CORRELATION_ID","field":"correlation_id","detail":"WRONG_LENGTH",)x"
+                 R"x("message":"correlation_id must be exactly 32 hexadecimal characters (found 31)"})x");
 }
 
 TEST(Format, MalformedReasonHasNullFieldAndByteOffset) {

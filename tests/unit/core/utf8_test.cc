@@ -13,11 +13,11 @@ TEST(Utf8, ValidTextHasNoInvalidByte) {
 
 TEST(Utf8, FindsFirstInvalidByte) {
   EXPECT_EQ(find_invalid_utf8("ab\xff"), 2u);
-  EXPECT_EQ(find_invalid_utf8("a\xc3"), 1u);              // truncated sequence
-  EXPECT_EQ(find_invalid_utf8("\xc0\xaf"), 0u);           // overlong '/'
-  EXPECT_EQ(find_invalid_utf8("x\xed\xa0\x80"), 1u);      // UTF-16 surrogate
-  EXPECT_EQ(find_invalid_utf8("\xf4\x90\x80\x80"), 0u);   // above U+10FFFF
-  EXPECT_EQ(find_invalid_utf8("ok\xe2\x82"), 2u);         // truncated euro sign
+  EXPECT_EQ(find_invalid_utf8("a\xc3"), 1u);             // truncated sequence
+  EXPECT_EQ(find_invalid_utf8("\xc0\xaf"), 0u);          // overlong '/'
+  EXPECT_EQ(find_invalid_utf8("x\xed\xa0\x80"), 1u);     // UTF-16 surrogate
+  EXPECT_EQ(find_invalid_utf8("\xf4\x90\x80\x80"), 0u);  // above U+10FFFF
+  EXPECT_EQ(find_invalid_utf8("ok\xe2\x82"), 2u);        // truncated euro sign
 }
 
 }  // namespace

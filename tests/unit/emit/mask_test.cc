@@ -7,9 +7,8 @@ namespace cg::emit {
 namespace {
 
 TEST(MaskRejectionJson, MasksContactIdWrittenWithEscapes) {
-  const std::string rec =
-      R"({"error_code":30647,"record":{"correlation_id":"0123456789abcdef0123456789abcdef",)"
-      R"("contact_id":"\u002b1415555\u0032671","country_iso_code":"US"},"source":{"offset":7}})";
+  const std::string rec = R"({"error_code":30647,"record":{"correlation_id":"0123456789abcdef0123456789abcdef",)"
+                          R"("contact_id":"\u002b1415555\u0032671","country_iso_code":"US"},"source":{"offset":7}})";
   const std::string out = mask_rejection_json(rec);
   EXPECT_NE(out.find(R"("contact_id":"+1415*****71")"), std::string::npos) << out;
   EXPECT_EQ(out.find("5552671"), std::string::npos) << out;

@@ -36,7 +36,8 @@ class Records : public ::testing::Test {
 };
 
 TEST_F(Records, AcceptedIsTheExactObjectKeyedByCorrelationId) {
-  const std::string c = R"({ "correlation_id" : "0123456789abcdef0123456789abcdef", "contact_id":"+14155552671","country_iso_code":"US","x":[1, 2] })";
+  const std::string c =
+      R"({ "correlation_id" : "0123456789abcdef0123456789abcdef", "contact_id":"+14155552671","country_iso_code":"US","x":[1, 2] })";
   auto out = outputs("[" + c + "]");
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].dest, destination::accepted);
@@ -47,7 +48,8 @@ TEST_F(Records, AcceptedIsTheExactObjectKeyedByCorrelationId) {
 }
 
 TEST_F(Records, HeadersComeInADocumentedOrderWithoutAnInputKey) {
-  auto ok = outputs(R"([{"correlation_id":"0123456789abcdef0123456789abcdef","contact_id":"+14155552671","country_iso_code":"US"}])");
+  auto ok = outputs(
+      R"([{"correlation_id":"0123456789abcdef0123456789abcdef","contact_id":"+14155552671","country_iso_code":"US"}])");
   ASSERT_EQ(ok.size(), 1u);
   EXPECT_TRUE(ok[0].value().data() >= payloads.back().data() &&
               ok[0].value().data() < payloads.back().data() + payloads.back().size())
@@ -60,11 +62,11 @@ TEST_F(Records, HeadersComeInADocumentedOrderWithoutAnInputKey) {
   auto bad = outputs(R"({"correlation_id":"abc","contact_id":"+14155552671","country_iso_code":"US"})");
   got.clear();
   for (const auto& h : collect_headers(bad[0], src)) got.push_back(std::string(h.name) + "=" + h.value);
-  EXPECT_EQ(got, (std::vector<std::string>{"contactgate.error.code=30647",
-                                           "contactgate.error.reasons=INVALID_CORRELATION_ID:WRONG_LENGTH",
-                                           "contactgate.source.topic=contacts.upsert", "contactgate.source.partition=2",
-                                           "contactgate.source.offset=1834", "contactgate.source.index=0",
-                                           "contactgate.correlation_id=abc"}));
+  EXPECT_EQ(got,
+            (std::vector<std::string>{
+                "contactgate.error.code=30647", "contactgate.error.reasons=INVALID_CORRELATION_ID:WRONG_LENGTH",
+                "contactgate.source.topic=contacts.upsert", "contactgate.source.partition=2",
+                "contactgate.source.offset=1834", "contactgate.source.index=0", "contactgate.correlation_id=abc"}));
   EXPECT_EQ(bad[0].key(), "abc");
   src.has_key = true;
   src.key = "k1";

@@ -16,9 +16,7 @@ TEST(PartitionStatus, NoLagIsOk) {
   EXPECT_EQ(feed({{10, 5}, {10, 5}, {10, 5}, {10, 5}, {10, 0}}).status(), partition_status::ok);
 }
 
-TEST(PartitionStatus, NotEnoughSamplesIsOk) {
-  EXPECT_EQ(feed({{10, 5}, {10, 5}}).status(), partition_status::ok);
-}
+TEST(PartitionStatus, NotEnoughSamplesIsOk) { EXPECT_EQ(feed({{10, 5}, {10, 5}}).status(), partition_status::ok); }
 
 TEST(PartitionStatus, CommittedStuckWithLagIsStall) {
   EXPECT_EQ(feed({{10, 5}, {10, 6}, {10, 7}, {10, 7}, {10, 9}}).status(), partition_status::stall);

@@ -269,7 +269,7 @@ TEST_F(PayloadParser, DuplicateKeyNoteOutlivesTheNextParse) {
 // verdicts, offsets, notes and contacts as parse(), whatever bytes follow the payload, and
 // `raw` views into the caller's bytes.
 TEST_F(PayloadParser, PaddedParseMatchesCopyingParse) {
-  std::vector<std::string> payloads = {
+  std::vector<std::string> cases = {
       R"({"correlation_id":"a","contact_id":"+14155552671","country_iso_code":"US","zip_code":"94107"})",
       R"([{"correlation_id":"a"}, {"correlation_id":"b","x":[1,2.5e3,true,null]}])",
       "\xEF\xBB\xBF[{\"correlation_id\":\"a\"}, {\"correlation_id\":\"b\"}]",
@@ -283,7 +283,7 @@ TEST_F(PayloadParser, PaddedParseMatchesCopyingParse) {
       "{\"a\":1} ",
       "{\"a\":-",
   };
-  for (const auto& hc : hostile_corpus()) payloads.push_back(hc.payload);
+  for (const auto& hc : hostile_corpus()) cases.push_back(hc.payload);
   // What follows the payload: a newline and the next line, zeros, or bytes that would continue it.
   const std::vector<std::string> tails = {"\n{\"contact_id\":\"+2\"}\n", std::string(payload_padding, '\0'),
                                           "3]}\"\\ \"}true1e5,", std::string(payload_padding, ' ')};
@@ -298,7 +298,7 @@ TEST_F(PayloadParser, PaddedParseMatchesCopyingParse) {
     }
     return v;
   };
-  for (const auto& payload : payloads) {
+  for (const auto& payload : cases) {
     for (const auto& tail : tails) {
       SCOPED_TRACE(payload.substr(0, 80) + " + tail " + std::to_string(&tail - tails.data()));
       const parsed want = run(payload);

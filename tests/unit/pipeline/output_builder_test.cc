@@ -60,7 +60,8 @@ class OutputBuilder : public ::testing::Test {
   std::vector<rd_kafka_headers_t*> headers;
 };
 
-const std::string good = R"({"correlation_id":"0123456789abcdef0123456789abcdef","contact_id":"+14155552671","country_iso_code":"US"})";
+const std::string good =
+    R"({"correlation_id":"0123456789abcdef0123456789abcdef","contact_id":"+14155552671","country_iso_code":"US"})";
 const std::string bad = R"({"correlation_id":"abc","contact_id":"+14155552671","country_iso_code":"US"})";
 
 TEST_F(OutputBuilder, AcceptedValueIsTheInputsBytesWithHeadersBuiltOnce) {

@@ -14,7 +14,8 @@ std::set<std::string> iso_codes_from_debian() {
   simdjson::dom::parser parser;
   simdjson::dom::element doc = parser.load(CG_ISO_CODES_JSON);
   std::set<std::string> codes;
-  for (simdjson::dom::element e : doc["3166-1"].get_array()) codes.insert(std::string(e["alpha_2"].get_string().value()));
+  for (simdjson::dom::element e : doc["3166-1"].get_array())
+    codes.insert(std::string(e["alpha_2"].get_string().value()));
   return codes;
 }
 
@@ -36,7 +37,8 @@ TEST(Countries, EveryAssignedCodeAcceptedAndEveryOtherPairRejected) {
 }
 
 TEST(Countries, ReservedAndUserAssignedCodesAreRejected) {
-  for (const char* cc : {"UK", "EU", "XK", "ZZ", "AA", "QM", "XA", "EZ", "UN"}) EXPECT_FALSE(is_assigned_country(cc)) << cc;
+  for (const char* cc : {"UK", "EU", "XK", "ZZ", "AA", "QM", "XA", "EZ", "UN"})
+    EXPECT_FALSE(is_assigned_country(cc)) << cc;
 }
 
 }  // namespace

@@ -50,10 +50,12 @@ TEST_F(PayloadValidator, AllFourReasons) {
 }
 
 TEST_F(PayloadValidator, DuplicateCorrelationIdsFlagSecondAndLater) {
-  const std::string c = std::string(R"({"correlation_id":")") + good_id +
-                        R"(","contact_id":"+14155552671","country_iso_code":"US"})";
-  const std::string upper = R"({"correlation_id":"0123456789ABCDEF0123456789ABCDEF","contact_id":"+1","country_iso_code":"US"})";
-  const std::string other = R"({"correlation_id":"ffffffffffffffffffffffffffffffff","contact_id":"+14155552671","country_iso_code":"US"})";
+  const std::string c =
+      std::string(R"({"correlation_id":")") + good_id + R"(","contact_id":"+14155552671","country_iso_code":"US"})";
+  const std::string upper =
+      R"({"correlation_id":"0123456789ABCDEF0123456789ABCDEF","contact_id":"+1","country_iso_code":"US"})";
+  const std::string other =
+      R"({"correlation_id":"ffffffffffffffffffffffffffffffff","contact_id":"+14155552671","country_iso_code":"US"})";
   validator.validate("{\"contacts\":[" + c + "," + other + "," + c + "," + upper + "]}", out);
   ASSERT_EQ(out.contacts.size(), 4u);
   EXPECT_TRUE(out.contacts[0].accepted());

@@ -18,8 +18,8 @@
 #include <thread>
 #include <vector>
 
-#include "validate/phone.h"
 #include "validate/libphonenumber_metadata.h"
+#include "validate/phone.h"
 #include "validate/phone_fast.h"
 
 namespace cg::validate {
@@ -83,9 +83,9 @@ std::vector<std::string> example_numbers() {
   const pn::PhoneNumberUtil& util = *pn::PhoneNumberUtil::GetInstance();
   std::set<std::string> out;
   const pn::PhoneNumberUtil::PhoneNumberType types[] = {
-      pn::PhoneNumberUtil::FIXED_LINE, pn::PhoneNumberUtil::MOBILE,          pn::PhoneNumberUtil::TOLL_FREE,
-      pn::PhoneNumberUtil::PREMIUM_RATE, pn::PhoneNumberUtil::SHARED_COST,   pn::PhoneNumberUtil::VOIP,
-      pn::PhoneNumberUtil::PERSONAL_NUMBER, pn::PhoneNumberUtil::PAGER,      pn::PhoneNumberUtil::UAN,
+      pn::PhoneNumberUtil::FIXED_LINE,      pn::PhoneNumberUtil::MOBILE,      pn::PhoneNumberUtil::TOLL_FREE,
+      pn::PhoneNumberUtil::PREMIUM_RATE,    pn::PhoneNumberUtil::SHARED_COST, pn::PhoneNumberUtil::VOIP,
+      pn::PhoneNumberUtil::PERSONAL_NUMBER, pn::PhoneNumberUtil::PAGER,       pn::PhoneNumberUtil::UAN,
       pn::PhoneNumberUtil::VOICEMAIL};
   auto add = [&](const pn::PhoneNumber& num) {
     std::string e164;
@@ -112,10 +112,10 @@ std::vector<std::string> example_numbers() {
   // The metadata's example numbers directly, for every description of every entry (this also
   // covers the types of non-geographic entities that the API above does not reach).
   for (const pn::PhoneMetadata& md : metadata().metadata()) {
-    const pn::PhoneNumberDesc* descs[] = {&md.general_desc(), &md.fixed_line(),      &md.mobile(),
-                                          &md.toll_free(),    &md.premium_rate(),    &md.shared_cost(),
-                                          &md.personal_number(), &md.voip(),         &md.pager(),
-                                          &md.uan(),          &md.voicemail(),       &md.no_international_dialling()};
+    const pn::PhoneNumberDesc* descs[] = {
+        &md.general_desc(), &md.fixed_line(),  &md.mobile(),          &md.toll_free(),
+        &md.premium_rate(), &md.shared_cost(), &md.personal_number(), &md.voip(),
+        &md.pager(),        &md.uan(),         &md.voicemail(),       &md.no_international_dialling()};
     for (const pn::PhoneNumberDesc* d : descs) {
       if (!d->example_number().empty()) out.insert("+" + std::to_string(md.country_code()) + d->example_number());
     }
@@ -210,9 +210,9 @@ class generator {
         return clip(s);
       }
       case 5: {  // national prefixes after the calling code: +4407..., +7 8..., +54 0..15, +55 0xx..., +378 8...
-        static const char* const prefixes[] = {"",    "0",   "1",    "8",    "9",     "00",   "01",
-                                               "06",  "08",  "90",   "015",  "011",   "0115", "1115",
-                                               "0221", "02215", "0549", "80", "10",   "019",  "1001"};
+        static const char* const prefixes[] = {"",     "0",     "1",    "8",   "9",   "00",   "01",
+                                               "06",   "08",    "90",   "015", "011", "0115", "1115",
+                                               "0221", "02215", "0549", "80",  "10",  "019",  "1001"};
         const npfp_region& r = _npfp[below(_npfp.size())];
         std::string national = below(2) == 0 ? digits(below(12)) : r.examples[below(r.examples.size())];
         if (!national.empty() && below(3) == 0) national[below(national.size())] = static_cast<char>('0' + below(10));
@@ -229,9 +229,8 @@ class generator {
         return clip("+1" + trunk + area + digits(len));
       }
       case 8: {  // non-geographic entities and shared codes
-        static const char* const cc[] = {"800", "808", "870", "878", "881", "882", "883", "888", "979",
-                                         "7",   "44",  "61",  "262", "290", "358", "47",  "590", "599",
-                                         "212", "378", "39",  "1"};
+        static const char* const cc[] = {"800", "808", "870", "878", "881", "882", "883", "888", "979", "7",  "44",
+                                         "61",  "262", "290", "358", "47",  "590", "599", "212", "378", "39", "1"};
         return clip("+" + std::string(cc[below(std::size(cc))]) + digits(below(14)));
       }
       default: {  // valid numbers with the national part extended or truncated
@@ -436,9 +435,9 @@ TEST(FastPhoneValidator, DfaAgreesWithRe2OnEveryNumberPattern) {
   std::size_t checked = 0;
   std::vector<std::uint32_t> cells;
   for (const pn::PhoneMetadata& md : metadata().metadata()) {
-    const pn::PhoneNumberDesc* descs[] = {&md.general_desc(), &md.fixed_line(), &md.mobile(), &md.toll_free(),
-                                          &md.premium_rate(), &md.shared_cost(), &md.personal_number(),
-                                          &md.voip(), &md.pager(), &md.uan(), &md.voicemail()};
+    const pn::PhoneNumberDesc* descs[] = {&md.general_desc(), &md.fixed_line(),  &md.mobile(),          &md.toll_free(),
+                                          &md.premium_rate(), &md.shared_cost(), &md.personal_number(), &md.voip(),
+                                          &md.pager(),        &md.uan(),         &md.voicemail()};
     for (const pn::PhoneNumberDesc* d : descs) {
       const std::string& pattern = d->national_number_pattern();
       if (pattern.empty()) continue;

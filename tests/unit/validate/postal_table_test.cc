@@ -43,11 +43,14 @@ TEST(PostalTable, MutatedExamplesAreRejected) {
   for (const auto& r : t.rows()) {
     if (!r.has_postal_codes) continue;
     std::vector<std::string> mutations;
-    mutations.push_back(r.example + "7");                                   // extra digit
-    mutations.push_back(r.example.substr(0, r.example.size() - 1));        // truncation
+    mutations.push_back(r.example + "7");                            // extra digit
+    mutations.push_back(r.example.substr(0, r.example.size() - 1));  // truncation
     std::string letter = r.example;
     for (char& c : letter) {
-      if (c >= '0' && c <= '9') { c = 'Q'; break; }                         // letter for digit
+      if (c >= '0' && c <= '9') {
+        c = 'Q';
+        break;
+      }  // letter for digit
     }
     if (letter != r.example) mutations.push_back(letter);
     int rejected = 0;
@@ -75,15 +78,29 @@ TEST(PostalTable, CountriesWithoutPostalCodesRejectAnyZip) {
 
 TEST(PostalTable, KnownFormatsFromPublishedRules) {
   const auto& t = postal_table::builtin();
-  struct c { const char* cc; const char* zip; bool ok; };
-  for (auto [cc, zip, ok] : std::initializer_list<c>{
-           {"US", "12345", true}, {"US", "12345-6789", true}, {"US", "1234", false},
-           {"GB", "EC1A 1BB", true}, {"GB", "W1A 0AX", true}, {"GB", "M1 1AE", true}, {"GB", "12345", false},
-           {"CA", "K1A 0B1", true}, {"CA", "12345", false},
-           {"DE", "10115", true}, {"DE", "1011", false},
-           {"NL", "1234 AB", true}, {"NL", "1234", false},
-           {"JP", "100-0001", true}, {"BR", "01310-100", true}, {"IN", "110001", true},
-           {"FR", "75008", true}, {"FR", "7500", false}}) {
+  struct c {
+    const char* cc;
+    const char* zip;
+    bool ok;
+  };
+  for (auto [cc, zip, ok] : std::initializer_list<c>{{"US", "12345", true},
+                                                     {"US", "12345-6789", true},
+                                                     {"US", "1234", false},
+                                                     {"GB", "EC1A 1BB", true},
+                                                     {"GB", "W1A 0AX", true},
+                                                     {"GB", "M1 1AE", true},
+                                                     {"GB", "12345", false},
+                                                     {"CA", "K1A 0B1", true},
+                                                     {"CA", "12345", false},
+                                                     {"DE", "10115", true},
+                                                     {"DE", "1011", false},
+                                                     {"NL", "1234 AB", true},
+                                                     {"NL", "1234", false},
+                                                     {"JP", "100-0001", true},
+                                                     {"BR", "01310-100", true},
+                                                     {"IN", "110001", true},
+                                                     {"FR", "75008", true},
+                                                     {"FR", "7500", false}}) {
     EXPECT_EQ(t.check(cc, zip) == zip_check::ok, ok) << cc << " " << zip;
   }
 }
@@ -91,7 +108,7 @@ TEST(PostalTable, KnownFormatsFromPublishedRules) {
 TEST(PostalTable, BadTablesAreRejectedWithTheLine) {
   EXPECT_THROW(postal_table("US\tyes\t(\\d{5}\t12345\n"), std::runtime_error);  // bad regex
   EXPECT_THROW(postal_table("US\tmaybe\t-\t-\n"), std::runtime_error);
-  EXPECT_THROW(postal_table("US\tyes\t\\d{5}\n"), std::runtime_error);            // 3 columns
+  EXPECT_THROW(postal_table("US\tyes\t\\d{5}\n"), std::runtime_error);             // 3 columns
   EXPECT_THROW(postal_table("US\tno\t-\t-\nUS\tno\t-\t-\n"), std::runtime_error);  // duplicate
   try {
     postal_table("# c\nUS\tno\t-\t-\nus\tno\t-\t-\n");
