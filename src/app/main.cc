@@ -47,17 +47,7 @@ std::string version_text() {
          " countries, " + std::to_string(with_codes) + " with postal codes)\n";
 }
 
-void print_version() {
-  const auto& postal = cg::validate::postal_table::builtin();
-  std::size_t with_codes = 0;
-  for (const auto& r : postal.rows()) with_codes += r.has_postal_codes;
-  std::printf("contactgate %s\n", CG_VERSION);
-  std::printf("phone data: %s\n", cg::validate::phone_metadata_version().c_str());
-  std::printf("country data: iso-codes %s (%zu assigned ISO 3166-1 alpha-2 codes)\n",
-              std::string(cg::validate::iso_codes_version()).c_str(), cg::validate::assigned_countries().size());
-  std::printf("postal data: postal_codes.tsv %s (%zu countries, %zu with postal codes)\n",
-              std::string(postal.digest()).c_str(), postal.rows().size(), with_codes);
-}
+void print_version() { std::fputs(version_text().c_str(), stdout); }
 
 }  // namespace
 
