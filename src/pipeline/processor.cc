@@ -325,6 +325,16 @@ struct processor::impl final : rebalance_hooks {
           continue;
         }
         if (hs) rd_kafka_headers_destroy(hs);
+        if (eos && e == RD_KAFKA_RESP_ERR__STATE && fatal.empty()) {
+          // The transaction already failed (an abortable error, e.g. a request timed out):
+          // not this record's fault. commit_transaction() aborts and rewinds, and the record is
+          // consumed again; the partition is not stopped.
+          --j->pending;
+          log(level::warn, "the open transaction failed; the output of input partition " +
+                               std::to_string(j->partition) + " offset " + std::to_string(j->offset) +
+                               " is produced again after the abort");
+          break;
+        }
         j->failed = true;
         --j->pending;
         st.delivery_errors.fetch_add(1, std::memory_order_relaxed);
