@@ -32,7 +32,10 @@ void monitor::loop() {
   std::unique_ptr<lag_probe> probe;
   while (!_stop.load()) {
     try {
-      if (!probe) probe = std::make_unique<lag_probe>(_cfg, _bootstrap, _cfg.group_id);
+      // The probe is a third client: it connects only once the processor's own clients have
+      // (st.running). Until then a wrong password or CA is tried by two clients, not three, and
+      // stopping never waits for a probe blocked on an unreachable broker.
+      if (!probe && _st.running.load()) probe = std::make_unique<lag_probe>(_cfg, _bootstrap, _cfg.group_id);
       const auto parts = _st.partitions();
       std::vector<std::int32_t> ids;
       std::map<std::int32_t, std::int64_t> oldest;
@@ -42,13 +45,16 @@ void monitor::loop() {
       }
       std::vector<partition_lag> lag;
       std::string err;
-      const bool ok = ids.empty() ? probe->reachable(_cfg.input_topic, 3000, err)
-                                  : probe->measure(_cfg.input_topic, ids, oldest, 3000, lag, err);
+      // Not connected yet: nothing measured, and Kafka is not counted as unreachable (ready()
+      // already says "not connected").
+      const bool measured = probe != nullptr;
+      const bool ok = measured && (ids.empty() ? probe->reachable(_cfg.input_topic, 3000, err)
+                                               : probe->measure(_cfg.input_topic, ids, oldest, 3000, lag, err));
       const std::int64_t now = pipeline::now_ms();
       std::lock_guard lk(_mu);
       if (ok)
         _unreachable_since_ms = 0;
-      else if (_unreachable_since_ms == 0)
+      else if (measured && _unreachable_since_ms == 0)
         _unreachable_since_ms = now;
       if (ok) {
         _lag = lag;
@@ -61,7 +67,7 @@ void monitor::loop() {
           next.emplace(l.partition, w);
         }
         _status = std::move(next);  // partitions no longer assigned are forgotten
-      } else {
+      } else if (measured) {
         _lag_error = err;
       }
       sample s;

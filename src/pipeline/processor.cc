@@ -643,9 +643,14 @@ struct processor::impl final : rebalance_hooks {
   }
 
   bool wait_for_topics(const std::atomic<bool>& stop) {
+    const auto started = clock_type::now();
+    auto next_warning = started + std::chrono::seconds(2);
     while (!stop.load()) {
       const rd_kafka_metadata_t* md = nullptr;
-      const rd_kafka_resp_err_t e = rd_kafka_metadata(producer.get(), 1, nullptr, &md, 1000);
+      // Short requests: the connection attempt goes on across them, and each return serves
+      // the error callbacks below, so a wrong password or CA stops the start within a few
+      // hundred milliseconds, before librdkafka's reconnects become a retry storm.
+      const rd_kafka_resp_err_t e = rd_kafka_metadata(producer.get(), 1, nullptr, &md, 250);
       // Error callbacks (authentication, TLS) are only served by a poll: without it a wrong
       // password would be retried forever instead of stopping with a clear message.
       rd_kafka_poll(producer.get(), 0);
@@ -654,7 +659,12 @@ struct processor::impl final : rebalance_hooks {
         return false;
       }
       if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log(level::warn, "waiting for Kafka at " + bootstrap + ": " + rd_kafka_err2str(e) + "; retrying");
+        if (const auto now = clock_type::now(); now >= next_warning) {  // every 10 s, not per attempt
+          next_warning = now + std::chrono::seconds(10);
+          log(level::warn, "waiting for Kafka at " + bootstrap + " for " +
+                               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - started).count()) +
+                               " s: " + rd_kafka_err2str(e) + "; retrying");
+        }
         continue;
       }
       std::vector<std::string> missing;

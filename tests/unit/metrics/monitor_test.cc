@@ -38,6 +38,7 @@ TEST(Monitor, SummaryLagSecondsIsInSeconds) {
   s.group_id = "lag-test";
   s.static_membership = false;
   pipeline::stats st;
+  st.running.store(true);  // the probe connects once the processor has
   st.publish_partitions({pipeline::partition_snapshot{0, 5, pipeline::now_ms() - 42'000, false}});
   const emit::validator_info info = emit::make_validator_info("t", "p", "c", "z");
   monitor m(s, cluster.bootstrap(), st, info, std::chrono::milliseconds(200));
