@@ -222,7 +222,7 @@ int run_tail(const config_sources& src, const std::string& reason, const std::st
         line += " " + std::string(topic) + "/" + std::to_string(part) + "@" + std::to_string(off);
         if (idx >= 0) line += "[" + std::to_string(idx) + "]";
         line += " correlation_id=" + std::string(cid);
-        if (!contact.empty()) line += " contact_id=" + emit::mask_phone(contact);
+        if (!contact.empty()) line += " contact_id=" + mask_phone(contact);
       }
       line += " " + reasons;
       std::printf("%s\n", line.c_str());

@@ -183,4 +183,22 @@ void append_reasons_json(std::string& out, const reason_list& reasons) {
   out.push_back(']');
 }
 
+std::string mask_phone(std::string_view s) {
+  std::string out(s);
+  std::size_t digits = 0;
+  for (char c : s) digits += (c >= '0' && c <= '9');
+  if (digits <= 6) {
+    for (char& c : out)
+      if (c >= '0' && c <= '9') c = '*';
+    return out;
+  }
+  std::size_t seen = 0;
+  for (char& c : out) {
+    if (c < '0' || c > '9') continue;
+    ++seen;
+    if (seen > 4 && seen + 2 <= digits) c = '*';
+  }
+  return out;
+}
+
 }  // namespace cg

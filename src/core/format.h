@@ -1,6 +1,6 @@
 #pragma once
 /// Text forms of outcomes: JSON string escaping, human messages for reasons, and the
-/// JSON object of a reason. Pure functions on values; safe from any thread.
+/// JSON object of a reason, masked phone numbers. Pure functions on values; safe from any thread.
 /// Appends to a caller-owned std::string so hot loops can reuse one buffer.
 #include <string>
 #include <string_view>
@@ -25,5 +25,9 @@ void append_reason_json(std::string& out, const reason& r);
 
 /// Appends a JSON array of the reasons.
 void append_reasons_json(std::string& out, const reason_list& reasons);
+
+/// Masks a phone number for logs (phone numbers are personal data): keeps '+', the first 4
+/// and the last 2 digits ("+14155552671" -> "+1415*****71"); 6 digits or fewer are all masked.
+[[nodiscard]] std::string mask_phone(std::string_view s);
 
 }  // namespace cg

@@ -60,7 +60,7 @@ struct contact_outcome {
   std::uint32_t index{0};
   std::string_view raw{};
   field_value correlation_id{};
-  field_value contact_id{};  ///< personal data: mask before logging (emit::mask_phone)
+  field_value contact_id{};  ///< personal data: mask before logging (cg::mask_phone, core/format.h)
   reason_list reasons{};
   [[nodiscard]] bool accepted() const noexcept { return reasons.empty(); }
 };

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "core/format.h"
 #include "emit/records.h"
 
 namespace cg::emit {

@@ -39,24 +39,6 @@ std::string base64(std::string_view in) {
   return out;
 }
 
-std::string mask_phone(std::string_view s) {
-  std::string out(s);
-  std::size_t digits = 0;
-  for (char c : s) digits += (c >= '0' && c <= '9');
-  if (digits <= 6) {
-    for (char& c : out)
-      if (c >= '0' && c <= '9') c = '*';
-    return out;
-  }
-  std::size_t seen = 0;
-  for (char& c : out) {
-    if (c < '0' || c > '9') continue;
-    ++seen;
-    if (seen > 4 && seen + 2 <= digits) c = '*';
-  }
-  return out;
-}
-
 validator_info make_validator_info(std::string version, std::string phone_data, std::string country_data,
                                    std::string postal_data) {
   validator_info v{std::move(version), std::move(phone_data), std::move(country_data), std::move(postal_data), {}};

@@ -119,10 +119,6 @@ struct header {
 /// Standard base64 (RFC 4648, with padding).
 [[nodiscard]] std::string base64(std::string_view bytes);
 
-/// Masks a phone number for logs: keeps '+', the first 4 and the last 2 digits
-/// ("+14155552671" -> "+1415*****71"); short strings are fully masked.
-[[nodiscard]] std::string mask_phone(std::string_view s);
-
 /// Header names.
 inline constexpr std::string_view h_source_topic = "contactgate.source.topic";
 inline constexpr std::string_view h_source_partition = "contactgate.source.partition";

@@ -71,7 +71,7 @@ std::string mask_phones(std::string_view msg) {
       std::size_t j = i + 1;
       while (j < msg.size() && msg[j] >= '0' && msg[j] <= '9') ++j;
       if (j - i - 1 >= 7) {
-        out += emit::mask_phone(msg.substr(i, j - i));
+        out += mask_phone(msg.substr(i, j - i));
         i = j;
         continue;
       }

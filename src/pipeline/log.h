@@ -1,6 +1,6 @@
 #pragma once
 /// Minimal structured logging to stderr (one JSON object per line), safe from any thread.
-/// Never pass payload contents: phone numbers are personal data (see emit::mask_phone).
+/// Never pass payload contents: phone numbers are personal data (see cg::mask_phone, core/format.h).
 #include <string_view>
 
 namespace cg::pipeline {

@@ -6,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "core/format.h"
 #include "pipeline/kafka.h"
 #include "pipeline/log.h"
 
@@ -215,8 +216,7 @@ void output_builder::count(const input_record& in, scratch& s, const payload_out
           emit::iso8601_utc(now_ms()) + " p" + std::to_string(in.partition) + "@" + std::to_string(in.offset);
       if (co) line += "[" + std::to_string(co->index) + "]";
       if (o.has_correlation_id) line += " correlation_id=" + o.correlation_id;
-      if (co && co->contact_id.kind == field_kind::string)
-        line += " contact_id=" + emit::mask_phone(co->contact_id.text);
+      if (co && co->contact_id.kind == field_kind::string) line += " contact_id=" + mask_phone(co->contact_id.text);
       line += " reasons=" + emit::reasons_header(o.reasons);
       _st.remember_rejection(std::move(line));
     }

@@ -1,5 +1,6 @@
 #include "pipeline/processor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -173,12 +174,9 @@ struct processor::impl final : rebalance_hooks {
       if (rd_kafka_header_get_last(hs, emit::h_source_index.data(), &v, &n) == 0 && v)
         index.assign(static_cast<const char*>(v), n);
     }
-    (m->rkt == accepted_topic ? st.contacts_accepted : st.contacts_rejected).fetch_sub(1, std::memory_order_relaxed);
-    const input_record in = input_of(*j.msg);
-    emit::out_message r = builder.replacement(cid, parse_int_or(index, -1), in);
+    auto [r, rh] = make_replacement(j, m->rkt == accepted_topic, cid, parse_int_or(index, -1));
     log(level::error, "the topic refused an output of input partition " + std::to_string(j.partition) + " offset " +
                           std::to_string(j.offset) + " as too large; rejected as INTERNAL_SERVER_ERROR");
-    rd_kafka_headers_t* rh = output_builder::kafka_headers(r, builder.source_of(in), in.headers);
     const std::string_view key = r.key();
     const rd_kafka_resp_err_t e =
         rd_kafka_producev(producer.get(), RD_KAFKA_V_RKT(rejected_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -188,6 +186,19 @@ struct processor::impl final : rebalance_hooks {
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
     rd_kafka_headers_destroy(rh);
     return false;
+  }
+
+  // The small INTERNAL_SERVER_ERROR rejection (retryable, without the record) that takes the
+  // place of an output of `j` refused as too large, by the producer or by the topic, and its
+  // header list (the caller owns it until produced). The refused output no longer counts as
+  // accepted or rejected.
+  std::pair<emit::out_message, rd_kafka_headers_t*> make_replacement(const job& j, bool was_accepted,
+                                                                     std::string_view correlation_id, long long index) {
+    (was_accepted ? st.contacts_accepted : st.contacts_rejected).fetch_sub(1, std::memory_order_relaxed);
+    const input_record in = input_of(*j.msg);
+    emit::out_message r = builder.replacement(correlation_id, index, in);
+    rd_kafka_headers_t* hs = output_builder::kafka_headers(r, builder.source_of(in), in.headers);
+    return {std::move(r), hs};
   }
 
   // Every output of `j` has its delivery report: at_least_once tells the tracker (which may
@@ -316,11 +327,9 @@ struct processor::impl final : rebalance_hooks {
           log(level::error, "the output of input partition " + std::to_string(j->partition) + " offset " +
                                 std::to_string(j->offset) + " is " + std::to_string(value.size()) +
                                 " bytes, more than the producer allows; rejected as INTERNAL_SERVER_ERROR");
-          (o.dest == emit::destination::accepted ? st.contacts_accepted : st.contacts_rejected)
-              .fetch_sub(1, std::memory_order_relaxed);
-          const input_record in = input_of(*j->msg);
-          o = builder.replacement(o.correlation_id, o.index, in);
-          hs = output_builder::kafka_headers(o, builder.source_of(in), in.headers);
+          auto [r, rh] = make_replacement(*j, o.dest == emit::destination::accepted, o.correlation_id, o.index);
+          o = std::move(r);
+          hs = rh;
           topic = rejected_topic;
           continue;
         }
@@ -444,6 +453,14 @@ struct processor::impl final : rebalance_hooks {
     }
   }
 
+  // Drops the timestamps of inputs the tracker has passed (committable). Called at every
+  // snapshot (500 ms) and whenever a partition holds twice pipeline.max_in_flight of them,
+  // so the deque is bounded by that, not only by time.
+  void prune_timestamps(partition_state& p) {
+    const std::int64_t oldest = tracker.oldest_in_flight(p.partition);
+    while (!p.timestamps.empty() && (oldest < 0 || p.timestamps.front().first < oldest)) p.timestamps.pop_front();
+  }
+
   void publish_snapshot() {
     std::vector<partition_snapshot> v;
     v.reserve(parts.size());
@@ -452,9 +469,7 @@ struct processor::impl final : rebalance_hooks {
       partition_snapshot s;
       s.partition = id;
       s.in_flight = tracker.in_flight(id);
-      // The oldest input not yet committable: drop timestamps the tracker has passed.
-      const std::int64_t oldest = tracker.oldest_in_flight(id);
-      while (!p.timestamps.empty() && (oldest < 0 || p.timestamps.front().first < oldest)) p.timestamps.pop_front();
+      prune_timestamps(p);  // the front is then the oldest input not yet committable
       if (!p.timestamps.empty()) s.oldest_in_flight_ts_ms = p.timestamps.front().second;
       s.stuck = p.stuck;
       stopped += p.stuck;
@@ -597,6 +612,28 @@ struct processor::impl final : rebalance_hooks {
     }
   }
 
+  // at_least_once: produces the queued work of the listed partitions (all when `only` is null)
+  // and serves delivery reports until none of it is pending or `deadline` passes, committing
+  // nothing meanwhile. Stopped partitions are not waited for: their work never completes.
+  void drain_until(clock_type::time_point deadline, const rd_kafka_topic_partition_list_t* only) {
+    auto busy = [&](const partition_state& p) {
+      return !p.stuck && (!p.queued.empty() || tracker.pending(p.partition) > 0);
+    };
+    auto any_busy = [&] {
+      if (only == nullptr)
+        return std::any_of(parts.begin(), parts.end(), [&](const auto& e) { return busy(e.second); });
+      for (int i = 0; i < only->cnt; ++i) {
+        const auto it = parts.find(only->elems[i].partition);
+        if (it != parts.end() && busy(it->second)) return true;
+      }
+      return false;
+    };
+    while (any_busy() && clock_type::now() < deadline) {
+      pump(false);
+      rd_kafka_poll(producer.get(), 2);
+    }
+  }
+
   // Finishes (within the shutdown timeout, and never past the stop deadline) the work of the
   // listed partitions, commits what is safe, and abandons the rest: the next owner
   // re-consumes it.
@@ -612,18 +649,7 @@ struct processor::impl final : rebalance_hooks {
     } else if (!lost) {
       auto deadline = clock_type::now() + cfg.shutdown_timeout;
       if (stopping_deadline) deadline = std::min(deadline, *stopping_deadline);
-      auto busy = [&] {
-        for (int i = 0; i < list.cnt; ++i) {
-          const auto it = parts.find(list.elems[i].partition);
-          if (it == parts.end() || it->second.stuck) continue;
-          if (!it->second.queued.empty() || tracker.pending(it->first) > 0) return true;
-        }
-        return false;
-      };
-      while (busy() && clock_type::now() < deadline) {
-        pump(false);
-        rd_kafka_poll(producer.get(), 2);
-      }
+      drain_until(deadline, &list);
       commit(true, &list);
     }
     std::size_t abandoned = 0;
@@ -797,6 +823,7 @@ struct processor::impl final : rebalance_hooks {
     const std::int64_t ts = rd_kafka_message_timestamp(m, &tt);
     j->timestamp_ms = tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
     p.timestamps.emplace_back(m->offset, j->timestamp_ms);
+    if (p.timestamps.size() > 2 * cfg.max_in_flight) prune_timestamps(p);
     ++in_flight;
     in_flight_bytes += j->bytes;
     st.messages_consumed.fetch_add(1, std::memory_order_relaxed);
@@ -895,16 +922,7 @@ struct processor::impl final : rebalance_hooks {
         }
         commit_transaction();
       } else {
-        auto busy = [&] {
-          for (const auto& [id, p] : parts) {
-            if (!p.stuck && (!p.queued.empty() || tracker.pending(id) > 0)) return true;
-          }
-          return false;
-        };
-        while (busy() && clock_type::now() < deadline) {
-          pump(false);
-          rd_kafka_poll(producer.get(), 2);
-        }
+        drain_until(deadline, nullptr);
         commit(true);
       }
       leave_group(deadline);

@@ -62,5 +62,15 @@ TEST(Format, HyphenatedMessageTellsToDropHyphens) {
   EXPECT_NE(describe(r).find("remove the four hyphens"), std::string::npos);
 }
 
+// Phone numbers are personal data: logs show '+', the first 4 and the last 2 digits.
+TEST(Format, MaskPhoneKeepsFourLeadingAndTwoTrailingDigits) {
+  EXPECT_EQ(mask_phone("+14155552671"), "+1415*****71");
+  EXPECT_EQ(mask_phone("+1 415-555-2671"), "+1 415-***-**71");
+  EXPECT_EQ(mask_phone("1234567"), "1234*67");
+  EXPECT_EQ(mask_phone("+1234"), "+****");  // 6 digits or fewer: all masked
+  EXPECT_EQ(mask_phone("123456"), "******");
+  EXPECT_EQ(mask_phone(""), "");
+}
+
 }  // namespace
 }  // namespace cg
