@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -17,6 +18,7 @@
 #include "pipeline/output_builder.h"
 #include "pipeline/rebalance.h"
 #include "pipeline/transactions.h"
+#include "pipeline/zombie_fence.h"
 
 namespace cg::pipeline {
 
@@ -49,6 +51,7 @@ struct processor::impl final : rebalance_hooks {
         info(info_),
         st(st_),
         builder(s, info_, st_),
+        fencer(s, bootstrap),
         // A lane can hold every message in flight (one partition may have them all), so
         // submit() refuses only in a race with the bound; 8 bytes a slot.
         pool(std::max(1u, s.workers), s.max_in_flight + 1024) {}
@@ -59,6 +62,9 @@ struct processor::impl final : rebalance_hooks {
   const emit::validator_info& info;
   stats& st;
   output_builder builder;
+  zombie_fencer fencer;                                                                         // exactly_once only
+  const std::string owner_meta{owner_metadata({cfg.transactional_id, cfg.group_instance_id})};  // of our commits
+  std::vector<std::int32_t> newly_assigned;  // exactly_once: for fence_departed()
 
   rk_ptr producer, consumer;
   rd_kafka_topic_t* accepted_topic{nullptr};
@@ -451,6 +457,38 @@ struct processor::impl final : rebalance_hooks {
       last_snapshot = now;
       publish_snapshot();
     }
+    if (eos && !newly_assigned.empty()) fence_departed();
+  }
+
+  // exactly_once, after an assignment: if the instance that last committed a newly assigned
+  // partition is no longer a member of the group (it died), its last transaction may still be
+  // open, hiding every output written after it from read_committed readers until the broker
+  // times it out. Fencing its transactional.id aborts that transaction now (zombie_fence.h).
+  void fence_departed() {
+    std::vector<std::int32_t> ids;
+    ids.swap(newly_assigned);
+    std::erase_if(ids, [&](std::int32_t id) { return parts.count(id) == 0; });  // revoked meanwhile
+    std::string error;
+    const std::vector<std::string> departed = fencer.departed_owners(ids, cfg.transactional_id, 2000, error);
+    if (!error.empty()) {
+      log(level::warn, "cannot tell who owned the newly assigned partitions before: " + error +
+                           " (a transaction a dead instance left open ends after its transaction.timeout.ms)");
+      return;
+    }
+    if (departed.empty()) return;
+    // Fencing blocks this thread for up to 5 s: end this instance's own transaction first, so
+    // that it cannot outlive its transaction.timeout.ms meanwhile.
+    if (!commit_transaction()) return;
+    for (const std::string& id : departed) {
+      if (fencer.fence(id, 5000, error)) {
+        log(level::info, "fenced transactional.id " + id +
+                             ": the instance that owned newly assigned partitions left the group, and the "
+                             "transaction it may have left open is aborted");
+      } else {
+        log(level::warn, "could not fence transactional.id " + id + " (it owned newly assigned partitions): " + error +
+                             "; a transaction it left open ends after its transaction.timeout.ms");
+      }
+    }
   }
 
   // Drops the timestamps of inputs the tracker has passed (committable). Called at every
@@ -516,8 +554,17 @@ struct processor::impl final : rebalance_hooks {
     std::vector<commit_point> points;
     tracker.to_commit(points);
     rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(static_cast<int>(points.size()) + 1);
-    for (const commit_point& c : points)
-      rd_kafka_topic_partition_list_add(l, cfg.input_topic.c_str(), c.partition)->offset = c.offset;
+    for (const commit_point& c : points) {
+      rd_kafka_topic_partition_t* tp = rd_kafka_topic_partition_list_add(l, cfg.input_topic.c_str(), c.partition);
+      tp->offset = c.offset;
+      // Names this instance, for the next owner's fence_departed(). Freed
+      // by the list (librdkafka frees it with free()).
+      tp->metadata = std::malloc(owner_meta.size());
+      if (tp->metadata != nullptr) {
+        std::memcpy(tp->metadata, owner_meta.data(), owner_meta.size());
+        tp->metadata_size = owner_meta.size();
+      }
+    }
     const transactions::status s = txn->commit(l);
     if (s.ok) {
       for (int i = 0; i < l->cnt; ++i) tracker.mark_committed(l->elems[i].partition, l->elems[i].offset);
@@ -607,6 +654,7 @@ struct processor::impl final : rebalance_hooks {
       p = partition_state{};
       p.partition = id;
       p.epoch = next_epoch++;
+      if (eos) newly_assigned.push_back(id);
       tracker.assign(id);
       pool.bind(static_cast<std::uint32_t>(id));
     }

@@ -15,6 +15,11 @@ to its input partition (header contactgate.source.partition):
              target <= 10 s (the stopped instance must also exit 0)
   loss       one of two instances SIGKILLed for good: seconds from the kill until every
              input partition has a new output (the survivor took the dead one's); target <= 15 s
+  zombie     exactly_once: the same loss, the dead instance running with
+             transaction.timeout.ms = 60 s: its open transaction would hide the output partitions
+             it wrote to from read_committed readers for a minute; the survivor fences its
+             transactional.id. Seconds until every input partition is served and every output
+             partition readable; target <= 15 s
 
 It also checks that two instances with the same kafka.group_instance_id do not both run:
 one of them stops with exit 1 and an error naming group.instance.id. After the trickle
@@ -43,7 +48,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, To
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KAFKA = os.path.join(ROOT, "deploy", "kafka", "kafka_local.sh")
 PARTITIONS = 6
-TARGETS = {"restart": 10.0, "add": 10.0, "sigterm": 10.0, "loss": 15.0,
+TARGETS = {"restart": 10.0, "add": 10.0, "sigterm": 10.0, "loss": 15.0, "zombie": 15.0,
            # Not a target of the issue but a bound: in exactly_once, the dead instance's open
            # transaction holds read_committed readers of the output partitions it wrote to until
            # the broker aborts it, transaction.timeout.ms (contactgate's default 10 s) plus up to
@@ -327,6 +332,22 @@ class Mode:
         readable, _ = self.until_all(t, 70)
         if self.name == "exactly_once":
             self.figure("readable", readable, " (every output partition readable read_committed again)")
+
+        if self.name == "exactly_once":
+            # 4b. The same loss, but the dead instance's transactions time out only after 60 s:
+            # its open transaction holds the committed offsets of its partitions (the survivor
+            # reads read_committed), so unless the survivor fences its transactional.id the
+            # partitions stay idle for about a minute.
+            second = Instance(self, "b", extra=["--set", "kafka.producer.transaction.timeout.ms=60000"])
+            check(second.wait_assigned(), "%s: the long-timeout instance gets partitions" % self.name)
+            check(self.settle(3), "%s: every partition flows with the long-timeout instance" % self.name)
+            t = time.time()
+            second.kill()
+            taken, _ = self.until_all(t, 70)
+            self.figure("zombie", taken, " (every input partition served and every output partition readable "
+                                         "read_committed again; the dead instance's transaction.timeout.ms was 60 s)")
+            check("fenced transactional.id rec-%s-b" % self.tag in inst.text(),
+                  "%s: the survivor fenced the dead instance's transactional.id" % self.name)
 
         # 5. Two instances with the same group.instance.id: one of them must stop, saying why.
         dup = Instance(self, "a")
