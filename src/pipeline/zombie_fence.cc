@@ -43,8 +43,8 @@ std::optional<txn_owner> owner_of(std::string_view metadata) {
 
 bool is_member(const std::vector<std::string>& member_ids, std::string_view group_instance_id) noexcept {
   return std::any_of(member_ids.begin(), member_ids.end(), [&](const std::string& id) {
-    return id.size() > group_instance_id.size() + 1 && id.compare(0, group_instance_id.size(), group_instance_id) == 0 &&
-           id[group_instance_id.size()] == '-';
+    return id.size() > group_instance_id.size() + 1 &&
+           id.compare(0, group_instance_id.size(), group_instance_id) == 0 && id[group_instance_id.size()] == '-';
   });
 }
 
