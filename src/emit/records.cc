@@ -163,7 +163,7 @@ out_message rejection(const reason_list& reasons, const field_value* correlation
 }  // namespace
 
 void build_outputs(const payload_outcome& outcome, std::string_view raw_payload, const source_info& src,
-                   const validator_info& info, std::int64_t now_ms, std::vector<out_message>& out) {
+                   const validator_info& info, std::int64_t now_ms, out_list& out) {
   if (outcome.malformed) {
     reason_list rl;
     rl.push(outcome.malformed_reason);
@@ -230,7 +230,7 @@ reason internal_reason(std::string_view note) {
 
 void build_internal_error_outputs(const payload_outcome* outcome, std::string_view raw_payload, const source_info& src,
                                   const validator_info& info, std::int64_t now_ms, std::string_view note,
-                                  std::vector<out_message>& out) {
+                                  out_list& out) {
   reason_list rl;
   rl.push(internal_reason(note));
   if (outcome == nullptr || outcome->malformed || outcome->contacts.empty()) {

@@ -5,6 +5,8 @@
 ///
 /// Pure functions, no Kafka dependency: the pipeline hands the results to its producer.
 /// Thread-safety: safe from any thread; `validator_info` is immutable after creation.
+#include <boost/container/small_vector.hpp>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -78,17 +80,21 @@ struct validator_info {
 [[nodiscard]] validator_info make_validator_info(std::string version, std::string phone_data, std::string country_data,
                                                  std::string postal_data);
 
+/// The outputs of one input message: one per contact, nearly always one, which is stored
+/// inline (a job needs no allocation for its list).
+using out_list = boost::container::small_vector<out_message, 1>;
+
 /// Appends the outputs of one input message to `out`, one per contact (in payload order),
 /// or one for a malformed payload. `raw_payload` is the message value as received.
 void build_outputs(const payload_outcome& outcome, std::string_view raw_payload, const source_info& src,
-                   const validator_info& info, std::int64_t now_ms, std::vector<out_message>& out);
+                   const validator_info& info, std::int64_t now_ms, out_list& out);
 
 /// INTERNAL_SERVER_ERROR rejections (retryable) for an input message that contactgate
 /// itself failed to process: one per contact when the payload was read (`outcome`), else one
 /// for the payload with its raw bytes. `note` must be static text (it lands in the message).
 void build_internal_error_outputs(const payload_outcome* outcome, std::string_view raw_payload, const source_info& src,
                                   const validator_info& info, std::int64_t now_ms, std::string_view note,
-                                  std::vector<out_message>& out);
+                                  out_list& out);
 
 /// An INTERNAL_SERVER_ERROR rejection that leaves out the record (`"record": null`,
 /// `"record_encoding": "omitted"`), for an output the topic refused as too large.

@@ -1,5 +1,7 @@
 #include "metrics/monitor.h"
 
+#include <pthread.h>
+
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
@@ -20,7 +22,10 @@ monitor::monitor(const config::settings& s, std::string bootstrap, const pipelin
 monitor::~monitor() { stop(); }
 
 void monitor::start() {
-  _thread = std::thread([this] { loop(); });
+  _thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "cg-monitor");  // in top -H, perf, /proc/PID/task/*/comm
+    loop();
+  });
 }
 
 void monitor::stop() {

@@ -14,9 +14,8 @@
 
 #include <atomic>
 #include <cstdint>
-#include <vector>
-
 #include "emit/records.h"
+#include "pipeline/output_builder.h"
 
 namespace cg::pipeline {
 
@@ -27,8 +26,8 @@ struct job {
   std::int64_t timestamp_ms{-1};  ///< the input's timestamp (-1: none), read once at consume time
   std::uint32_t epoch{0};         ///< its partition's epoch when consumed (processor: tracked while it matches)
   std::size_t bytes{0};           ///< the input's payload + key size (the in-flight byte bound)
-  std::vector<emit::out_message> outputs;
-  std::vector<rd_kafka_headers_t*> headers;  ///< one per output; owned until produced (then librdkafka's)
+  emit::out_list outputs;         ///< inline for one output: the job is one allocation
+  header_lists headers;           ///< one per output; owned until produced (then librdkafka's)
   std::atomic<bool> ready{false};
   int pending{0};  ///< outputs produced but not yet acknowledged
   bool emitted{false};

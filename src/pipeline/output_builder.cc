@@ -112,8 +112,8 @@ void output_builder::remember_internal(const emit::out_message& o, const input_r
   _st.remember_internal_error(std::move(e));
 }
 
-void output_builder::passthrough(const input_record& in, bool with_headers, std::vector<emit::out_message>& outputs,
-                                 std::vector<rd_kafka_headers_t*>& headers) const {
+void output_builder::passthrough(const input_record& in, bool with_headers, emit::out_list& outputs,
+                                 header_lists& headers) const {
   // The benchmark ceilings: the same pipeline without validation. "passthrough" copies the
   // value and key; "passthrough_headers" also writes what contactgate writes on an accepted
   // output: its key (the input's, else the correlation_id) and its five headers.
@@ -140,8 +140,7 @@ void output_builder::passthrough(const input_record& in, bool with_headers, std:
   _st.contacts_accepted.fetch_add(1, std::memory_order_relaxed);
 }
 
-void output_builder::build(const input_record& in, scratch& s, std::vector<emit::out_message>& outputs,
-                           std::vector<rd_kafka_headers_t*>& headers) const {
+void output_builder::build(const input_record& in, scratch& s, emit::out_list& outputs, header_lists& headers) const {
   for (rd_kafka_headers_t* h : headers) {
     if (h) rd_kafka_headers_destroy(h);
   }
@@ -194,7 +193,7 @@ void output_builder::build(const input_record& in, scratch& s, std::vector<emit:
 // The counters by outcome and reason, and a sample of rejections for the operator's view
 // (phone numbers masked).
 void output_builder::count(const input_record& in, scratch& s, const payload_outcome* oc,
-                           const std::vector<emit::out_message>& outputs) const {
+                           const emit::out_list& outputs) const {
   std::size_t k = 0;  // outputs follow the contacts in order (or one malformed output)
   for (const auto& o : outputs) {
     const contact_outcome* co = !oc || oc->malformed || k >= oc->contacts.size() ? nullptr : &oc->contacts[k];

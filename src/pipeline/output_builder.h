@@ -24,6 +24,9 @@
 
 namespace cg::pipeline {
 
+/// Each output's librdkafka header list (owned until produced), inline for one output.
+using header_lists = boost::container::small_vector<rd_kafka_headers_t*, 1>;
+
 /// What the builder needs of an input message: views into it (it outlives the outputs).
 struct input_record {
   std::string_view payload;
@@ -57,8 +60,7 @@ class output_builder {
   /// own failures are retried (pipeline.internal_retries) and then become retryable
   /// INTERNAL_SERVER_ERROR rejections: every input gets its outputs. Throws only
   /// std::bad_alloc.
-  void build(const input_record& in, scratch& s, std::vector<emit::out_message>& outputs,
-             std::vector<rd_kafka_headers_t*>& headers) const;
+  void build(const input_record& in, scratch& s, emit::out_list& outputs, header_lists& headers) const;
 
   /// A small INTERNAL_SERVER_ERROR rejection (the record left out) standing in for an
   /// output of `in` that Kafka refused as too large; counted as such.
@@ -77,10 +79,8 @@ class output_builder {
 
  private:
   [[nodiscard]] bool inject_fault(const input_record& in, int attempt) const noexcept;
-  void passthrough(const input_record& in, bool with_headers, std::vector<emit::out_message>& outputs,
-                   std::vector<rd_kafka_headers_t*>& headers) const;
-  void count(const input_record& in, scratch& s, const payload_outcome* oc,
-             const std::vector<emit::out_message>& outputs) const;
+  void passthrough(const input_record& in, bool with_headers, emit::out_list& outputs, header_lists& headers) const;
+  void count(const input_record& in, scratch& s, const payload_outcome* oc, const emit::out_list& outputs) const;
   void remember_internal(const emit::out_message& o, const input_record& in) const;
 
   const config::settings& _cfg;

@@ -1,5 +1,7 @@
 #include "pipeline/processor.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -923,7 +925,9 @@ struct processor::impl final : rebalance_hooks {
             (eos ? "exactly_once" : "at_least_once"));
     st.workers.store(cfg.workers);
     st.running.store(true);
-    pool.start([this](unsigned) {
+    pool.start([this](unsigned lane) {
+      // "cg-lane-N" in top -H, perf and /proc/PID/task/*/comm (at most 15 characters).
+      pthread_setname_np(pthread_self(), ("cg-lane-" + std::to_string(lane % 1000)).c_str());
       return worker{*this, output_builder::scratch(validate::payload_validator(rules, cfg.limits))};
     });
 

@@ -760,7 +760,7 @@ struct harness {
   jdoc doc;
   jdoc record_doc;
   cg::payload_outcome outcome;
-  std::vector<cg::emit::out_message> outputs;
+  cg::emit::out_list outputs;
 
   harness() {
     if (dom.allocate(kLimits.max_payload_bytes + 64, 64)) std::abort();

@@ -23,9 +23,9 @@ class Records : public ::testing::Test {
     const std::string& payload = payloads.emplace_back(p);
     payload_outcome po;
     validator.validate(payload, po);
-    std::vector<out_message> out;
+    out_list out;
     build_outputs(po, payload, src, info, 0, out);
-    return out;
+    return {std::make_move_iterator(out.begin()), std::make_move_iterator(out.end())};
   }
   std::string header(const out_message& m, std::string_view name) const {
     for (const auto& h : collect_headers(m, src)) {

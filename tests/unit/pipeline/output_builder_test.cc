@@ -56,8 +56,8 @@ class OutputBuilder : public ::testing::Test {
   stats st;
   output_builder::scratch scratch{validate::payload_validator(rules)};
   std::string held;
-  std::vector<emit::out_message> outputs;
-  std::vector<rd_kafka_headers_t*> headers;
+  emit::out_list outputs;
+  header_lists headers;
 };
 
 const std::string good =
