@@ -17,7 +17,7 @@ void payload_validator::validate_contact(const contact_fields& c, contact_outcom
   const bool country_bad = check_country(c.country_iso_code, r);
   if (country_bad) out.reasons.push(r);
   if (check_contact_id(c.contact_id, _rules.phones, r)) out.reasons.push(r);
-  if (check_zip(c.zip_code, c.country_iso_code.text, !country_bad, _rules.postal, r)) out.reasons.push(r);
+  if (check_zip(c.zip_code, c.country_iso_code.text, !country_bad, _rules.postal, r, &_zip_memo)) out.reasons.push(r);
 }
 
 void payload_validator::validate(std::string_view payload, payload_outcome& out) noexcept {

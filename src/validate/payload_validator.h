@@ -47,6 +47,7 @@ class payload_validator {
   parse::payload_parser _parser;
   std::vector<contact_fields> _contacts;
   std::vector<std::pair<correlation_key, std::uint32_t>> _seen_ids;
+  mutable postal_memo _zip_memo;  // this thread's; validate_contact() is const but per-thread
 };
 
 }  // namespace cg::validate

@@ -2,6 +2,7 @@
 
 #include <re2/re2.h>
 
+#include <cstring>
 #include <stdexcept>
 
 namespace cg::validate {
@@ -107,6 +108,33 @@ zip_check postal_table::check(std::string_view country, std::string_view zip) co
   if (!re) return zip_check::country_has_no_postal_codes;
   return re2::RE2::FullMatch(re2::StringPiece(zip.data(), zip.size()), *re) ? zip_check::ok
                                                                             : zip_check::format_mismatch;
+}
+
+postal_memo::postal_memo() : _slots(std::make_unique<slot[]>(slot_count)) {}
+
+zip_check postal_memo::check(const postal_table& table, std::string_view country, std::string_view zip) noexcept {
+  if (zip.size() > max_zip_bytes || country.size() != 2) return table.check(country, zip);
+  char key[max_zip_bytes] = {};
+  std::memcpy(key, zip.data(), zip.size());
+  std::uint64_t a = 0, b = 0;
+  std::memcpy(&a, key, 8);
+  std::memcpy(&b, key + 6, 8);
+  std::uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ (b * 0xC2B2AE3D27D4EB4Full) ^
+                    (static_cast<std::uint64_t>(static_cast<unsigned char>(country[0])) << 8 |
+                     static_cast<unsigned char>(country[1]) | zip.size() << 16) *
+                        0x165667B19E3779F9ull;
+  h ^= h >> 32;
+  slot& s = _slots[h % slot_count];
+  if (s.size == zip.size() && s.country[0] == country[0] && s.country[1] == country[1] &&
+      std::memcmp(s.zip, key, max_zip_bytes) == 0)
+    return static_cast<zip_check>(s.verdict);
+  const zip_check v = table.check(country, zip);
+  std::memcpy(s.zip, key, max_zip_bytes);
+  s.size = static_cast<std::uint8_t>(zip.size());
+  s.verdict = static_cast<std::uint8_t>(v);
+  s.country[0] = country[0];
+  s.country[1] = country[1];
+  return v;
 }
 
 }  // namespace cg::validate

@@ -58,6 +58,33 @@ class postal_table {
   std::string _digest;
 };
 
+/// A per-thread memo of postal_table::check() for short zips: the verdict depends only on the
+/// (country, zip) bytes and the immutable table, and the same few thousand zip codes recur, so
+/// a direct-mapped cache returns RE2's earlier verdict instead of matching again. Same results
+/// as postal_table::check() for every input (a zip longer than `max_zip_bytes` or a miss asks
+/// the table; a slot holds the exact bytes it was computed for).
+///
+/// Ownership: holds no reference to the table; pass the same table to every call on one memo.
+/// Threading: one memo per thread (payload_validator owns one); not safe for concurrent use.
+/// Never throws, never allocates after construction.
+class postal_memo {
+ public:
+  static constexpr std::size_t max_zip_bytes = 14;
+
+  postal_memo();
+  [[nodiscard]] zip_check check(const postal_table& table, std::string_view country, std::string_view zip) noexcept;
+
+ private:
+  struct slot {
+    char zip[max_zip_bytes]{};
+    std::uint8_t size{0xFF};  // 0xFF: empty
+    std::uint8_t verdict{0};
+    char country[2]{};
+  };
+  static constexpr std::size_t slot_count = 4096;
+  std::unique_ptr<slot[]> _slots;
+};
+
 /// Removes leading and trailing ASCII whitespace.
 [[nodiscard]] std::string_view trim_ascii(std::string_view s) noexcept;
 
