@@ -12,6 +12,8 @@ void payload_validator::validate_contact(const contact_fields& c, contact_outcom
   out.correlation_id = c.correlation_id;
   out.contact_id = c.contact_id;
   out.reasons = {};
+  // The zip memo's slot is most likely a cache miss: start it now, it is read after the phone check.
+  if (c.zip_code.kind == field_kind::string) _zip_memo.prefetch(c.country_iso_code.text, trim_ascii(c.zip_code.text));
   reason r;
   if (check_correlation_id(c.correlation_id, r)) out.reasons.push(r);
   const bool country_bad = check_country(c.country_iso_code, r);

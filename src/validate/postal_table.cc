@@ -112,19 +112,26 @@ zip_check postal_table::check(std::string_view country, std::string_view zip) co
 
 postal_memo::postal_memo() : _slots(std::make_unique<slot[]>(slot_count)) {}
 
+std::size_t postal_memo::slot_of(std::string_view country, std::string_view zip) noexcept {
+  char key[max_zip_bytes] = {};
+  std::memcpy(key, zip.data(), zip.size());
+  std::uint64_t a = 0;
+  std::uint32_t b = 0;
+  std::memcpy(&a, key, 8);
+  std::memcpy(&b, key + 8, 4);
+  std::uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^
+                    ((static_cast<std::uint64_t>(b) << 24 | static_cast<std::uint64_t>(zip.size()) << 16 |
+                      static_cast<std::uint64_t>(static_cast<unsigned char>(country[0])) << 8 |
+                      static_cast<unsigned char>(country[1])) *
+                     0xC2B2AE3D27D4EB4Full);
+  return ((h ^ (h >> 32)) * 0x165667B19E3779F9ull) >> (64 - slot_bits);  // the top bits: every key byte counts
+}
+
 zip_check postal_memo::check(const postal_table& table, std::string_view country, std::string_view zip) noexcept {
   if (zip.size() > max_zip_bytes || country.size() != 2) return table.check(country, zip);
   char key[max_zip_bytes] = {};
   std::memcpy(key, zip.data(), zip.size());
-  std::uint64_t a = 0, b = 0;
-  std::memcpy(&a, key, 8);
-  std::memcpy(&b, key + 6, 8);
-  std::uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ (b * 0xC2B2AE3D27D4EB4Full) ^
-                    (static_cast<std::uint64_t>(static_cast<unsigned char>(country[0])) << 8 |
-                     static_cast<unsigned char>(country[1]) | zip.size() << 16) *
-                        0x165667B19E3779F9ull;
-  h ^= h >> 32;
-  slot& s = _slots[h % slot_count];
+  slot& s = _slots[slot_of(country, zip)];
   if (s.size == zip.size() && s.country[0] == country[0] && s.country[1] == country[1] &&
       std::memcmp(s.zip, key, max_zip_bytes) == 0)
     return static_cast<zip_check>(s.verdict);
