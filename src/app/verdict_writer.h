@@ -213,7 +213,10 @@ inline bool Writer<cg::app::output_buffer>::ScanWriteUnescapedString(GenericStri
   const auto n = static_cast<size_t>(p - from);
   char* const to = os_->push_unsafe(n);
   // Most runs are keys and short values: fixed-size copies (inlined) instead of a memcpy call.
-  if (n >= 8 && n <= 16) {
+  if (n > 16 && n <= 32) {  // a correlation_id
+    std::memcpy(to, from, 16);
+    std::memcpy(to + n - 16, from + n - 16, 16);
+  } else if (n >= 8 && n <= 16) {
     std::memcpy(to, from, 8);
     std::memcpy(to + n - 8, from + n - 8, 8);
   } else if (n >= 4 && n < 8) {

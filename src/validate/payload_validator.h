@@ -40,6 +40,8 @@ class payload_validator {
   void validate_contact(const contact_fields& c, contact_outcome& out) const noexcept;
 
  private:
+  // Readies `out` for a payload (what judge() does not overwrite).
+  static void begin(payload_outcome& out) noexcept;
   // The rules and the duplicate check, once the parser has filled _contacts (or failed).
   void judge(bool parsed, payload_outcome& out) noexcept;
 

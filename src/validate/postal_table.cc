@@ -112,9 +112,32 @@ zip_check postal_table::check(std::string_view country, std::string_view zip) co
 
 postal_memo::postal_memo() : _slots(std::make_unique<slot[]>(slot_count)) {}
 
+namespace {
+
+// The zip's bytes, zero-padded to the memo's key width, with fixed-size copies (no memcpy call).
+void load_key(std::string_view zip, char (&key)[postal_memo::max_zip_bytes]) noexcept {
+  static_assert(postal_memo::max_zip_bytes >= 8 && postal_memo::max_zip_bytes <= 12);
+  std::memset(key, 0, sizeof key);
+  const std::size_t n = zip.size();  // at most max_zip_bytes
+  const char* p = zip.data();
+  if (n >= 8) {  // [0, 8) and [n - 4, n) cover [0, n)
+    std::memcpy(key, p, 8);
+    std::memcpy(key + n - 4, p + n - 4, 4);
+  } else if (n >= 4) {  // [0, 4) and [n - 4, n)
+    std::memcpy(key, p, 4);
+    std::memcpy(key + n - 4, p + n - 4, 4);
+  } else {
+    if (n > 0) key[0] = p[0];
+    if (n > 1) key[1] = p[1];
+    if (n > 2) key[2] = p[2];
+  }
+}
+
+}  // namespace
+
 std::size_t postal_memo::slot_of(std::string_view country, std::string_view zip) noexcept {
-  char key[max_zip_bytes] = {};
-  std::memcpy(key, zip.data(), zip.size());
+  char key[max_zip_bytes];
+  load_key(zip, key);
   std::uint64_t a = 0;
   std::uint32_t b = 0;
   std::memcpy(&a, key, 8);
@@ -129,8 +152,8 @@ std::size_t postal_memo::slot_of(std::string_view country, std::string_view zip)
 
 zip_check postal_memo::check(const postal_table& table, std::string_view country, std::string_view zip) noexcept {
   if (zip.size() > max_zip_bytes || country.size() != 2) return table.check(country, zip);
-  char key[max_zip_bytes] = {};
-  std::memcpy(key, zip.data(), zip.size());
+  char key[max_zip_bytes];
+  load_key(zip, key);
   slot& s = _slots[slot_of(country, zip)];
   if (s.size == zip.size() && s.country[0] == country[0] && s.country[1] == country[1] &&
       std::memcmp(s.zip, key, max_zip_bytes) == 0)
