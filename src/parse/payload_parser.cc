@@ -202,6 +202,13 @@ struct payload_parser::impl {
     return fail(detail::string_too_long, at, {}, static_cast<std::int64_t>(limits.max_string_bytes));
   }
 
+  // check_string() of a key just read, at the iterator's position (looked up only when the key is
+  // too long: here() is not free).
+  bool check_key(std::string_view key) noexcept {
+    if (key.size() <= limits.max_string_bytes) return true;
+    return check_string(key, here());
+  }
+
   // Validates any JSON value completely (on-demand would otherwise skip it unchecked).
   bool walk(od::value v, std::size_t depth) noexcept {
     od::json_type t{};
@@ -218,7 +225,7 @@ struct payload_parser::impl {
           if (auto e = std::move(f).get(fld)) return fail_simdjson(e);
           std::string_view key;
           if (auto e = key_of(fld, key)) return fail_simdjson(e);
-          if (!check_string(key, here())) return false;
+          if (!check_key(key)) return false;
           if (!walk(fld.value(), depth + 1)) return false;
         }
         return true;
@@ -316,7 +323,7 @@ struct payload_parser::impl {
       if (auto e = std::move(f).get(fld)) return fail_simdjson(e);
       std::string_view key;
       if (auto e = key_of(fld, key)) return fail_simdjson(e);
-      if (!check_string(key, here())) return false;
+      if (!check_key(key)) return false;
       if (!contact_member(fld, key, depth, c, seen, start)) return false;
     }
     const char* stop = object_end(start);
@@ -354,7 +361,7 @@ struct payload_parser::impl {
       if (auto e = std::move(f).get(fld)) return fail_simdjson(e);
       std::string_view key;
       if (auto e = key_of(fld, key)) return fail_simdjson(e);
-      if (!check_string(key, here())) return false;
+      if (!check_key(key)) return false;
       if (key == "contacts") {
         od::value v = fld.value();
         const char* vstart = token_start(v);
