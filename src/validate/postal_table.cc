@@ -154,7 +154,9 @@ zip_check postal_memo::check(const postal_table& table, std::string_view country
   if (zip.size() > max_zip_bytes || country.size() != 2) return table.check(country, zip);
   char key[max_zip_bytes];
   load_key(zip, key);
-  slot& s = _slots[slot_of(country, zip)];
+  const bool hinted =
+      zip.data() == _hint_zip.data() && zip.size() == _hint_zip.size() && country.data() == _hint_country;
+  slot& s = _slots[hinted ? _hint_slot : slot_of(country, zip)];
   if (s.size == zip.size() && s.country[0] == country[0] && s.country[1] == country[1] &&
       std::memcmp(s.zip, key, max_zip_bytes) == 0)
     return static_cast<zip_check>(s.verdict);

@@ -73,10 +73,15 @@ class postal_memo {
 
   postal_memo();
   [[nodiscard]] zip_check check(const postal_table& table, std::string_view country, std::string_view zip) noexcept;
-  /// Starts loading the slot that check(country, zip) will read (a hint only; no effect on results),
-  /// so that its cache miss overlaps other work.
-  void prefetch(std::string_view country, std::string_view zip) const noexcept {
-    if (zip.size() <= max_zip_bytes && country.size() == 2) __builtin_prefetch(&_slots[slot_of(country, zip)]);
+  /// Starts loading the slot that check(country, zip) will read, so that its cache miss overlaps
+  /// other work, and remembers it for the next check() of the same views. A hint only: a slot
+  /// answers only for the exact bytes it holds, so results never depend on it.
+  void prefetch(std::string_view country, std::string_view zip) noexcept {
+    if (zip.size() > max_zip_bytes || country.size() != 2) return;
+    _hint_zip = zip;
+    _hint_country = country.data();
+    _hint_slot = slot_of(country, zip);
+    __builtin_prefetch(&_slots[_hint_slot]);
   }
 
  private:
@@ -93,6 +98,9 @@ class postal_memo {
   static constexpr std::size_t slot_count = std::size_t{1}
                                             << slot_bits;  // 256 KiB; a generated corpus has ~6,700 distinct zips
   std::unique_ptr<slot[]> _slots;
+  std::string_view _hint_zip;  // the last prefetch(): its views and their slot
+  const char* _hint_country{nullptr};
+  std::size_t _hint_slot{0};
 };
 
 /// Removes leading and trailing ASCII whitespace.
