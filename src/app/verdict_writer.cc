@@ -11,18 +11,6 @@ namespace cg::app {
 
 namespace {
 
-using writer = rapidjson::Writer<output_buffer>;
-
-// Key() and String() of a literal, without RapidJSON's strlen.
-template <std::size_t N>
-void key(writer& w, const char (&k)[N]) {
-  w.Key(k, static_cast<rapidjson::SizeType>(N - 1));
-}
-template <std::size_t N>
-void literal(writer& w, const char (&s)[N]) {
-  w.String(s, static_cast<rapidjson::SizeType>(N - 1));
-}
-
 std::size_t hash_of(const reason& r) noexcept {
   std::size_t h = std::hash<std::string_view>{}(r.note);
   const auto mix = [&h](std::uint64_t v) { h = (h ^ v) * 0x9E3779B97F4A7C15ull; };
@@ -64,25 +52,25 @@ void verdict_writer::write_reason(const reason& r) {
 void verdict_writer::write_contact(output_buffer& out, std::size_t line_no, const contact_outcome& co) {
   _w.Reset(out);
   _w.StartObject();
-  key(_w, "line");
+  _w.key<"line">();
   _w.Uint64(line_no);
-  key(_w, "index");
+  _w.key<"index">();
   _w.Uint(co.index);
-  key(_w, "correlation_id");
+  _w.key<"correlation_id">();
   if (co.correlation_id.kind == field_kind::string) {
     _w.String(co.correlation_id.text.data(), static_cast<rapidjson::SizeType>(co.correlation_id.text.size()));
   } else {
     _w.Null();
   }
-  key(_w, "status");
+  _w.key<"status">();
   if (co.accepted()) {
-    literal(_w, "accepted");
+    _w.string_literal<"accepted">();
   } else {
-    literal(_w, "rejected");
-    key(_w, "error_code");
+    _w.string_literal<"rejected">();
+    _w.key<"error_code">();
     _w.Int(30647);
   }
-  key(_w, "reasons");
+  _w.key<"reasons">();
   _w.StartArray();
   for (const reason& r : co.reasons) write_reason(r);
   _w.EndArray();
@@ -93,17 +81,17 @@ void verdict_writer::write_contact(output_buffer& out, std::size_t line_no, cons
 void verdict_writer::write_malformed(output_buffer& out, std::size_t line_no, const reason& r) {
   _w.Reset(out);
   _w.StartObject();
-  key(_w, "line");
+  _w.key<"line">();
   _w.Uint64(line_no);
-  key(_w, "index");
+  _w.key<"index">();
   _w.Null();
-  key(_w, "correlation_id");
+  _w.key<"correlation_id">();
   _w.Null();
-  key(_w, "status");
-  literal(_w, "rejected");
-  key(_w, "error_code");
+  _w.key<"status">();
+  _w.string_literal<"rejected">();
+  _w.key<"error_code">();
   _w.Int(30647);
-  key(_w, "reasons");
+  _w.key<"reasons">();
   _w.StartArray();
   write_reason(r);
   _w.EndArray();

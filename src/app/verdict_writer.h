@@ -24,6 +24,7 @@
 #include <emmintrin.h>
 #endif
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -54,6 +55,10 @@ class output_buffer {
   void put_unsafe(char c) noexcept { *_top++ = c; }
   /// The next `n` reserved bytes, to be written by the caller.
   char* push_unsafe(std::size_t n) noexcept { return std::exchange(_top, _top + n); }
+  /// Where the next byte goes, for a writer that fills reserved room itself and then calls
+  /// advance_to() with the end of what it wrote (at most the room reserved).
+  [[nodiscard]] char* cursor() const noexcept { return _top; }
+  void advance_to(char* end) noexcept { _top = end; }
 
   void clear() noexcept { _top = _data.get(); }
   [[nodiscard]] const char* data() const noexcept { return _data.get(); }
@@ -66,6 +71,64 @@ class output_buffer {
   std::unique_ptr<char[]> _data;
   char* _top{nullptr};
   char* _limit{nullptr};
+};
+
+/// A compile-time string (a class-type template argument) for verdict_json_writer's literals.
+template <std::size_t N>
+struct fixed_text {
+  char text[N]{};
+  consteval fixed_text(const char (&s)[N]) {  // NOLINT(google-explicit-constructor): used as `key<"line">`
+    for (std::size_t i = 0; i < N; ++i) text[i] = s[i];
+  }
+  [[nodiscard]] static constexpr std::size_t size() noexcept { return N - 1; }
+};
+
+/// RapidJSON's Writer over an output_buffer, extended as RapidJSON extends its own Writer
+/// (PrettyWriter derives from it and reuses Prefix / EndValue): key<"...">() and
+/// string_literal<"...">() write a Key / String whose text is known at compile time and checked
+/// there to need no escape, so RapidJSON's WriteString would copy it unchanged: the quoted text
+/// is copied with a fixed-size memcpy instead of scanned. Every other string goes through
+/// RapidJSON's String() and its escaping. The document structure (commas, colons, levels) is
+/// the Writer's own bookkeeping in every call.
+///
+/// Threading: one per thread, like the Writer.
+class verdict_json_writer : public rapidjson::Writer<output_buffer> {
+ public:
+  template <fixed_text K>
+  void key() {
+    Prefix(rapidjson::kStringType);
+    EndValue(write_quoted<K>());
+  }
+  template <fixed_text S>
+  void string_literal() {
+    Prefix(rapidjson::kStringType);
+    EndValue(write_quoted<S>());
+  }
+
+ private:
+  // RapidJSON's WriteString escapes exactly the bytes below 0x20, '"' and '\\'.
+  template <fixed_text T>
+  static consteval bool needs_no_escape() {
+    for (std::size_t i = 0; i < T.size(); ++i) {
+      const auto c = static_cast<unsigned char>(T.text[i]);
+      if (c < 0x20 || c == '"' || c == '\\') return false;
+    }
+    return true;
+  }
+  template <fixed_text T>
+  bool write_quoted() {
+    static_assert(needs_no_escape<T>(), "a literal written without RapidJSON's escaping must need none");
+    static constexpr auto quoted = [] {
+      std::array<char, T.size() + 2> q{};
+      q[0] = '"';
+      for (std::size_t i = 0; i < T.size(); ++i) q[i + 1] = T.text[i];
+      q[T.size() + 1] = '"';
+      return q;
+    }();
+    os_->reserve(quoted.size());
+    std::memcpy(os_->push_unsafe(quoted.size()), quoted.data(), quoted.size());
+    return true;
+  }
 };
 
 class verdict_writer {
@@ -86,7 +149,7 @@ class verdict_writer {
 
   void write_reason(const reason& r);
 
-  rapidjson::Writer<output_buffer> _w;  // Reset() onto the caller's buffer for each line
+  verdict_json_writer _w;  // Reset() onto the caller's buffer for each line
   std::vector<slot> _slots = std::vector<slot>(slot_count);
 };
 
@@ -150,7 +213,10 @@ inline bool Writer<cg::app::output_buffer>::ScanWriteUnescapedString(GenericStri
   const auto n = static_cast<size_t>(p - from);
   char* const to = os_->push_unsafe(n);
   // Most runs are keys and short values: fixed-size copies (inlined) instead of a memcpy call.
-  if (n >= 8 && n <= 16) {
+  if (n > 16 && n <= 32) {  // a correlation_id
+    std::memcpy(to, from, 16);
+    std::memcpy(to + n - 16, from + n - 16, 16);
+  } else if (n >= 8 && n <= 16) {
     std::memcpy(to, from, 8);
     std::memcpy(to + n - 8, from + n - 8, 8);
   } else if (n >= 4 && n < 8) {
@@ -163,6 +229,32 @@ inline bool Writer<cg::app::output_buffer>::ScanWriteUnescapedString(GenericStri
   }
   is.src_ = p;
   return p != end;
+}
+/// Integers straight into the reserved room, as RapidJSON's own Writer<StringBuffer>
+/// specialisations do (same internal::i32toa / u32toa / u64toa, so the same digits).
+template <>
+inline bool Writer<cg::app::output_buffer>::WriteInt(int i) {
+  os_->reserve(11);
+  os_->advance_to(internal::i32toa(i, os_->cursor()));
+  return true;
+}
+template <>
+inline bool Writer<cg::app::output_buffer>::WriteUint(unsigned u) {
+  os_->reserve(10);
+  os_->advance_to(internal::u32toa(u, os_->cursor()));
+  return true;
+}
+template <>
+inline bool Writer<cg::app::output_buffer>::WriteInt64(int64_t i64) {
+  os_->reserve(21);
+  os_->advance_to(internal::i64toa(i64, os_->cursor()));
+  return true;
+}
+template <>
+inline bool Writer<cg::app::output_buffer>::WriteUint64(uint64_t u64) {
+  os_->reserve(20);
+  os_->advance_to(internal::u64toa(u64, os_->cursor()));
+  return true;
 }
 /// A raw value in one memcpy.
 template <>

@@ -4,6 +4,10 @@
 
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "core/utf8.h"
 #include "parse/json_check.h"
 
@@ -53,6 +57,34 @@ bool is_json_number(std::string_view t) noexcept {
     while (digit(i)) ++i;
   }
   return i == n;
+}
+
+// The text of a JSON string that holds no escape, read straight from the document: `body`
+// points just after its opening quote (inside the padded buffer, so 16-byte loads past the end
+// of the string stay within the padding). Sets `out` to the bytes up to the closing quote and
+// returns true when no '\\' comes before it: such a string unescapes to exactly those bytes, so
+// this is what simdjson's unescaping (parse_string) would produce. False (out untouched) when
+// the string has an escape: the caller unescapes it with simdjson.
+bool unescaped_in_place(const char* body, std::string_view& out) noexcept {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  for (const char* p = body;; p += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const auto q = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)));
+    const auto b = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)));
+    if ((q | b) == 0) continue;
+    const auto first = static_cast<unsigned>(__builtin_ctz(q | b));
+    if ((b >> first) & 1u) return false;  // an escape before the closing quote
+    out = std::string_view(body, static_cast<std::size_t>(p - body) + first);
+    return true;
+  }
+#else
+  const char* p = body;
+  while (*p != '"' && *p != '\\') ++p;
+  if (*p == '\\') return false;
+  out = std::string_view(body, static_cast<std::size_t>(p - body));
+  return true;
+#endif
 }
 
 enum class known_key : std::uint8_t { correlation_id, contact_id, country_iso_code, zip_code, other };
@@ -146,9 +178,35 @@ struct payload_parser::impl {
 
   static const char* token_start(od::value& v) noexcept { return v.raw_json_token().data(); }
 
+  // A field's key, as fld.unescaped_key() gives it; read in place when it has no escape.
+  static simdjson::error_code key_of(od::field& fld, std::string_view& key) noexcept {
+    if (unescaped_in_place(fld.key().raw(), key)) return simdjson::SUCCESS;
+    return fld.unescaped_key().get(key);
+  }
+
+  // A string value, as v.get_string() gives it, and consumed as get_string() consumes it (the
+  // on-demand iterator's position decides what is checked next); read in place when it has no
+  // escape, with get_raw_json_string() advancing past it without unescaping. `v` must be of type
+  // string (v.type() said so): its token starts with the opening quote.
+  static simdjson::error_code string_of(od::value& v, std::string_view& s) noexcept {
+    std::string_view in_place;
+    if (!unescaped_in_place(v.raw_json_token().data() + 1, in_place)) return v.get_string().get(s);
+    od::raw_json_string consumed;
+    if (auto e = v.get_raw_json_string().get(consumed)) return e;
+    s = in_place;
+    return simdjson::SUCCESS;
+  }
+
   bool check_string(std::string_view s, const char* at) noexcept {
     if (s.size() <= limits.max_string_bytes) return true;
     return fail(detail::string_too_long, at, {}, static_cast<std::int64_t>(limits.max_string_bytes));
+  }
+
+  // check_string() of a key just read, at the iterator's position (looked up only when the key is
+  // too long: here() is not free).
+  bool check_key(std::string_view key) noexcept {
+    if (key.size() <= limits.max_string_bytes) return true;
+    return check_string(key, here());
   }
 
   // Validates any JSON value completely (on-demand would otherwise skip it unchecked).
@@ -166,8 +224,8 @@ struct payload_parser::impl {
           od::field fld;
           if (auto e = std::move(f).get(fld)) return fail_simdjson(e);
           std::string_view key;
-          if (auto e = fld.unescaped_key().get(key)) return fail_simdjson(e);
-          if (!check_string(key, here())) return false;
+          if (auto e = key_of(fld, key)) return fail_simdjson(e);
+          if (!check_key(key)) return false;
           if (!walk(fld.value(), depth + 1)) return false;
         }
         return true;
@@ -185,7 +243,7 @@ struct payload_parser::impl {
       case od::json_type::string: {
         const char* at = token_start(v);
         std::string_view s;
-        if (auto e = v.get_string().get(s)) return fail_simdjson(e);
+        if (auto e = string_of(v, s)) return fail_simdjson(e);
         return check_string(s, at);
       }
       case od::json_type::number:
@@ -207,7 +265,7 @@ struct payload_parser::impl {
     if (t == od::json_type::string) {
       const char* at = token_start(v);
       std::string_view s;
-      if (auto e = v.get_string().get(s)) return fail_simdjson(e);
+      if (auto e = string_of(v, s)) return fail_simdjson(e);
       if (!check_string(s, at)) return false;
       fv.kind = field_kind::string;
       fv.text = s;
@@ -264,8 +322,8 @@ struct payload_parser::impl {
       od::field fld;
       if (auto e = std::move(f).get(fld)) return fail_simdjson(e);
       std::string_view key;
-      if (auto e = fld.unescaped_key().get(key)) return fail_simdjson(e);
-      if (!check_string(key, here())) return false;
+      if (auto e = key_of(fld, key)) return fail_simdjson(e);
+      if (!check_key(key)) return false;
       if (!contact_member(fld, key, depth, c, seen, start)) return false;
     }
     const char* stop = object_end(start);
@@ -302,8 +360,8 @@ struct payload_parser::impl {
       od::field fld;
       if (auto e = std::move(f).get(fld)) return fail_simdjson(e);
       std::string_view key;
-      if (auto e = fld.unescaped_key().get(key)) return fail_simdjson(e);
-      if (!check_string(key, here())) return false;
+      if (auto e = key_of(fld, key)) return fail_simdjson(e);
+      if (!check_key(key)) return false;
       if (key == "contacts") {
         od::value v = fld.value();
         const char* vstart = token_start(v);

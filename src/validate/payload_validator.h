@@ -40,6 +40,8 @@ class payload_validator {
   void validate_contact(const contact_fields& c, contact_outcome& out) const noexcept;
 
  private:
+  // Readies `out` for a payload (what judge() does not overwrite).
+  static void begin(payload_outcome& out) noexcept;
   // The rules and the duplicate check, once the parser has filled _contacts (or failed).
   void judge(bool parsed, payload_outcome& out) noexcept;
 
@@ -47,6 +49,7 @@ class payload_validator {
   parse::payload_parser _parser;
   std::vector<contact_fields> _contacts;
   std::vector<std::pair<correlation_key, std::uint32_t>> _seen_ids;
+  mutable postal_memo _zip_memo;  // this thread's; validate_contact() is const but per-thread
 };
 
 }  // namespace cg::validate

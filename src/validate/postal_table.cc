@@ -2,6 +2,7 @@
 
 #include <re2/re2.h>
 
+#include <cstring>
 #include <stdexcept>
 
 namespace cg::validate {
@@ -107,6 +108,65 @@ zip_check postal_table::check(std::string_view country, std::string_view zip) co
   if (!re) return zip_check::country_has_no_postal_codes;
   return re2::RE2::FullMatch(re2::StringPiece(zip.data(), zip.size()), *re) ? zip_check::ok
                                                                             : zip_check::format_mismatch;
+}
+
+postal_memo::postal_memo() : _slots(std::make_unique<slot[]>(slot_count)) {}
+
+namespace {
+
+// The zip's bytes, zero-padded to the memo's key width, with fixed-size copies (no memcpy call).
+void load_key(std::string_view zip, char (&key)[postal_memo::max_zip_bytes]) noexcept {
+  static_assert(postal_memo::max_zip_bytes >= 8 && postal_memo::max_zip_bytes <= 12);
+  std::memset(key, 0, sizeof key);
+  const std::size_t n = zip.size();  // at most max_zip_bytes
+  const char* p = zip.data();
+  if (n >= 8) {  // [0, 8) and [n - 4, n) cover [0, n)
+    std::memcpy(key, p, 8);
+    std::memcpy(key + n - 4, p + n - 4, 4);
+  } else if (n >= 4) {  // [0, 4) and [n - 4, n)
+    std::memcpy(key, p, 4);
+    std::memcpy(key + n - 4, p + n - 4, 4);
+  } else {
+    if (n > 0) key[0] = p[0];
+    if (n > 1) key[1] = p[1];
+    if (n > 2) key[2] = p[2];
+  }
+}
+
+}  // namespace
+
+std::size_t postal_memo::slot_of(std::string_view country, std::string_view zip) noexcept {
+  char key[max_zip_bytes];
+  load_key(zip, key);
+  std::uint64_t a = 0;
+  std::uint32_t b = 0;
+  std::memcpy(&a, key, 8);
+  std::memcpy(&b, key + 8, 4);
+  std::uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^
+                    ((static_cast<std::uint64_t>(b) << 24 | static_cast<std::uint64_t>(zip.size()) << 16 |
+                      static_cast<std::uint64_t>(static_cast<unsigned char>(country[0])) << 8 |
+                      static_cast<unsigned char>(country[1])) *
+                     0xC2B2AE3D27D4EB4Full);
+  return ((h ^ (h >> 32)) * 0x165667B19E3779F9ull) >> (64 - slot_bits);  // the top bits: every key byte counts
+}
+
+zip_check postal_memo::check(const postal_table& table, std::string_view country, std::string_view zip) noexcept {
+  if (zip.size() > max_zip_bytes || country.size() != 2) return table.check(country, zip);
+  char key[max_zip_bytes];
+  load_key(zip, key);
+  const bool hinted =
+      zip.data() == _hint_zip.data() && zip.size() == _hint_zip.size() && country.data() == _hint_country;
+  slot& s = _slots[hinted ? _hint_slot : slot_of(country, zip)];
+  if (s.size == zip.size() && s.country[0] == country[0] && s.country[1] == country[1] &&
+      std::memcmp(s.zip, key, max_zip_bytes) == 0)
+    return static_cast<zip_check>(s.verdict);
+  const zip_check v = table.check(country, zip);
+  std::memcpy(s.zip, key, max_zip_bytes);
+  s.size = static_cast<std::uint8_t>(zip.size());
+  s.verdict = static_cast<std::uint8_t>(v);
+  s.country[0] = country[0];
+  s.country[1] = country[1];
+  return v;
 }
 
 }  // namespace cg::validate

@@ -2,6 +2,10 @@
 
 #include "validate/countries.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace cg::validate {
 
 namespace {
@@ -24,6 +28,27 @@ reason field_reason(reason_code code, field_id field, detail d) noexcept {
   r.field = field;
   r.what = d;
   return r;
+}
+
+// True when the 32 bytes at `p` are all ASCII hex digits (either case).
+bool all_hex_32(const char* p) noexcept {
+#if defined(__SSE2__)
+  // Signed byte compares: bytes >= 0x80 are negative and fail every range below.
+  const auto hex16 = [](const char* at) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+    const __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));  // 'A'-'F' -> 'a'-'f'; digits unchanged
+    const __m128i digit =
+        _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    const __m128i letter =
+        _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(lower, _mm_set1_epi8('f' + 1)));
+    return _mm_movemask_epi8(_mm_or_si128(digit, letter));
+  };
+  return (hex16(p) & hex16(p + 16)) == 0xFFFF;
+#else
+  int all = 0;  // branch-free scan
+  for (std::size_t i = 0; i < 32; ++i) all |= hex_value(p[i]);
+  return all >= 0;
+#endif
 }
 
 // Length in Unicode code points (the input is valid UTF-8): what a user counts.
@@ -50,11 +75,7 @@ bool check_correlation_id(const field_value& f, reason& out) noexcept {
   if (f.kind == field_kind::absent) return out = field_reason(code, field, detail::missing), true;
   if (f.kind == field_kind::wrong_type) return out = field_reason(code, field, detail::wrong_type), true;
   const std::string_view s = f.text;
-  if (s.size() == 32) {
-    int all = 0;  // branch-free scan of the common case: 32 ASCII hex characters
-    for (std::size_t i = 0; i < 32; ++i) all |= hex_value(s[i]);
-    if (all >= 0) return false;
-  }
+  if (s.size() == 32 && all_hex_32(s.data())) return false;  // the common case
   // Lengths are in characters (code points), as a user counts them.
   const long long chars = code_points(s);
   if (chars == 32) {
@@ -128,7 +149,7 @@ bool check_contact_id(const field_value& f, const phone_validator& phones, reaso
 }
 
 bool check_zip(const field_value& zip, std::string_view country, bool country_ok, const postal_table& postal,
-               reason& out) noexcept {
+               reason& out, postal_memo* memo) noexcept {
   constexpr auto code = reason_code::invalid_zip_code;
   constexpr auto field = field_id::zip_code;
   if (zip.kind == field_kind::absent) return false;
@@ -136,7 +157,7 @@ bool check_zip(const field_value& zip, std::string_view country, bool country_ok
   if (!country_ok) return false;
   const std::string_view z = trim_ascii(zip.text);
   if (z.empty()) return false;
-  switch (postal.check(country, z)) {
+  switch (memo != nullptr ? memo->check(postal, country, z) : postal.check(country, z)) {
     case zip_check::ok:
     case zip_check::unknown_country: return false;  // every assigned country has a row (tested)
     case zip_check::country_has_no_postal_codes:

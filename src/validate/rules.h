@@ -1,7 +1,8 @@
 #pragma once
 /// The four contact rules of Twilio error 30647, one function per field. Each returns
 /// true and sets `out` when the field fails. Pure functions over immutable tables:
-/// safe from any thread, never throw, never allocate.
+/// safe from any thread, never throw, never allocate (check_zip's optional memo is the
+/// caller's, one per thread).
 #include <string_view>
 
 #include "core/outcome.h"
@@ -30,8 +31,9 @@ namespace cg::validate {
 /// format. Not judged (returns false) when `country_ok` is false, except WRONG_TYPE.
 /// An empty (or all-whitespace) zip counts as not given.
 /// Details: WRONG_TYPE, FORMAT_MISMATCH, COUNTRY_HAS_NO_POSTAL_CODES.
+/// `memo`, when given, answers instead of `postal` for zips it has seen (same verdicts).
 [[nodiscard]] bool check_zip(const field_value& zip, std::string_view country, bool country_ok,
-                             const postal_table& postal, reason& out) noexcept;
+                             const postal_table& postal, reason& out, postal_memo* memo = nullptr) noexcept;
 
 /// 128-bit value of a valid correlation_id (for duplicate detection, case-insensitive).
 struct correlation_key {
