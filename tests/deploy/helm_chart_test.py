@@ -33,16 +33,13 @@ import tomllib
 
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+import cgtest  # noqa: E402
+from cgtest import ROOT  # noqa: E402
+
 CHART = os.path.join(ROOT, "deploy", "helm", "contactgate")
-failures = []
-
-
-def check(cond, msg):
-    print(("ok:   " if cond else "FAIL: ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
+check = cgtest.Checks()
+failures = check.failures
 
 
 def helm_path():
