@@ -199,10 +199,7 @@ def main():
         cgtest.broker("stop", kdir, check=False)
     if failures:
         print("container logs (tail):\n" + logs[-4000:])
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("container test: all checks passed")
-    return 0
+    return check.exit_status("container test: all checks passed")
 
 
 if __name__ == "__main__":

@@ -260,11 +260,7 @@ def main():
     grace = [d for d in docs if d["kind"] == "Deployment"][0]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
     check(grace == 75, "the default grace period follows the drain (60 s drain -> %s s)" % grace)
 
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("helm chart: all checks passed")
-    return 0
+    return check.exit_status("helm chart: all checks passed")
 
 
 if __name__ == "__main__":

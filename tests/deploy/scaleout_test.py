@@ -229,10 +229,7 @@ def main():
     if failures:
         for i in insts:
             print("--- %s (tail)\n%s" % (i.name, open(i.log).read()[-2000:]))
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("scale-out: all checks passed " + json.dumps(figures))
-    return 0
+    return check.exit_status("scale-out: all checks passed " + json.dumps(figures))
 
 
 if __name__ == "__main__":

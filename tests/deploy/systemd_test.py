@@ -229,10 +229,7 @@ def main():
         cgtest.broker("stop", kdir, check=False)
     if failures:
         cgtest.print_log_tails(work)
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("systemd: all checks passed")
-    return 0
+    return check.exit_status("systemd: all checks passed")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,15 @@ class Checks:
             print("FAIL: " + msg, flush=True)
         return cond
 
+    def exit_status(self, passed_line):
+        """The end of a test: prints "N check(s) failed" and returns 1 when a check failed,
+        else prints passed_line and returns 0."""
+        if self.failures:
+            print("%d check(s) failed" % len(self.failures))
+            return 1
+        print(passed_line)
+        return 0
+
 
 def broker(cmd, kdir, env=None, check=True):
     """Runs `deploy/kafka/kafka_local.sh CMD KDIR` (start, stop, restart) and returns the lines
