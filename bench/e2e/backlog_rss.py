@@ -31,17 +31,17 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import re
 import uuid
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-KAFKA_SH = os.path.join(REPO, "deploy", "kafka", "kafka_local.sh")
+import benchlib
+from benchlib import Broker, cpu_seconds, create_topics
+
 TARGET_RSS_MB = 256.0
 ENV_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")  # a variant's KEY=VALUE that is an environment variable
 STALL_SECONDS = 60.0  # no commit progress for this long: the run is declared stalled
@@ -50,28 +50,6 @@ CHILDREN = []         # processes started and not yet reaped (killed in main's f
 
 def log(msg):
     print("backlog: " + msg, file=sys.stderr, flush=True)
-
-
-def status_kb(pid):
-    """(VmHWM, VmRSS) in KiB, or None when the process is gone."""
-    out = {}
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith(("VmHWM:", "VmRSS:")):
-                    out[line[:5]] = int(line.split()[1])
-    except (OSError, ValueError):
-        return None
-    return (out.get("VmHWM"), out.get("VmRSS")) if len(out) == 2 else None
-
-
-def cpu_seconds(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 class Sampler(threading.Thread):
@@ -88,8 +66,8 @@ class Sampler(threading.Thread):
         self._halt = threading.Event()
 
     def sample(self):
-        s = status_kb(self.pid)
-        if s is None or s[0] is None:
+        s = benchlib.status_kb(self.pid, "VmHWM", "VmRSS")
+        if s is None:
             return
         self.hwm_kb = max(self.hwm_kb, s[0])
         self.max_rss_kb = max(self.max_rss_kb, s[1])
@@ -109,74 +87,22 @@ class Sampler(threading.Thread):
         self.timeline.close()
 
 
-class Broker:
-    def __init__(self, directory, port):
-        self.dir, self.port, self.bootstrap = directory, port, None
-
-    def start(self):
-        env = dict(os.environ)
-        if self.port:
-            env["CG_KAFKA_PORT"] = str(self.port)
-        t0 = time.monotonic()
-        r = subprocess.run(["bash", KAFKA_SH, "start", self.dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, timeout=300, env=env)
-        if r.returncode != 0:
-            raise RuntimeError("kafka_local.sh start failed (%d):\n%s" % (r.returncode, r.stderr[-3000:]))
-        line = r.stdout.strip().splitlines()[-1]
-        if not line.startswith("bootstrap="):
-            raise RuntimeError("kafka_local.sh start printed %r" % r.stdout)
-        self.bootstrap = line[len("bootstrap="):]
-        log("broker %s ready in %.1f s (dir %s)" % (self.bootstrap, time.monotonic() - t0, self.dir))
-
-    def stop(self):
-        subprocess.run(["bash", KAFKA_SH, "stop", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       timeout=120)
-
-    def rss_mb(self):
-        try:
-            with open(os.path.join(self.dir, "broker.pid")) as f:
-                s = status_kb(int(f.read().strip()))
-            return round(s[1] / 1024, 1) if s else None
-        except (OSError, ValueError):
-            return None
-
-
-def admin(bootstrap):
-    return AdminClient({"bootstrap.servers": bootstrap})
-
-
-def create_topics(bootstrap, names, partitions):
-    a = admin(bootstrap)
-    for n, f in a.create_topics([NewTopic(n, partitions, 1) for n in names], operation_timeout=30).items():
-        f.result(60)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        md = a.list_topics(timeout=10)
-        if all(n in md.topics and md.topics[n].error is None and len(md.topics[n].partitions) == partitions
-               and all(p.leader >= 0 for p in md.topics[n].partitions.values()) for n in names):
-            return
-        time.sleep(0.2)
-    raise RuntimeError("topics not ready after 60 s: %s" % names)
-
-
 def delete_topics(bootstrap, names):
     try:
-        for n, f in admin(bootstrap).delete_topics(names, operation_timeout=30).items():
+        for n, f in AdminClient({"bootstrap.servers": bootstrap}).delete_topics(names, operation_timeout=30).items():
             f.result(60)
     except KafkaException as e:
         log("deleting %s: %s" % (names, e))
 
 
 def new_consumer(bootstrap, group=None):
-    return Consumer({"bootstrap.servers": bootstrap, "group.id": group or ("backlog-reader-" + uuid.uuid4().hex[:12]),
-                     "enable.auto.commit": False, "enable.partition.eof": False})
+    return benchlib.new_consumer(bootstrap, group, "backlog-reader-")
 
 
 def end_offsets(bootstrap, topic, partitions):
     c = new_consumer(bootstrap)
     try:
-        return [c.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)[1]
-                for p in range(partitions)]
+        return benchlib.end_offsets(c, topic, partitions)
     finally:
         c.close()
 
@@ -319,21 +245,11 @@ def main(argv=None):
     ap.add_argument("--out", default="backlog_result.json", help="JSON result file")
     args = ap.parse_args(argv)
 
-    binary = args.binary
-    if not os.path.isabs(binary) and not os.path.exists(binary):
-        binary = os.path.join(REPO, binary)
-    args.binary = os.path.abspath(binary)
-    if not os.access(args.binary, os.X_OK):
-        ap.error("contactgate binary not found: %s (build it, or pass --binary)" % args.binary)
+    args.binary = benchlib.binary_path(ap, args.binary)
     variants = args.variant or [("default", [])]
 
-    def on_term(signum, frame):
-        raise KeyboardInterrupt()
-    signal.signal(signal.SIGTERM, on_term)
-
-    workdir = tempfile.mkdtemp(prefix="cg-backlog-")
-    logdir = os.path.join(workdir, "logs")
-    os.makedirs(logdir)
+    benchlib.sigterm_as_interrupt()
+    workdir, logdir = benchlib.work_dirs("cg-backlog-")
     log("work dir %s" % workdir)
     broker = None
     bootstrap = args.bootstrap
@@ -346,7 +262,7 @@ def main(argv=None):
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "logs": logdir, "runs": []}
     try:
         if not bootstrap:
-            broker = Broker(args.kafka_dir or os.path.join(workdir, "kafka"), args.port)
+            broker = Broker(args.kafka_dir or os.path.join(workdir, "kafka"), log, args.port)
             broker.start()
             bootstrap = broker.bootstrap
         if args.input_topic:

@@ -34,16 +34,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import KafkaException, TopicPartition
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-KAFKA_SH = os.path.join(REPO, "deploy", "kafka", "kafka_local.sh")
+import benchlib
+from benchlib import REPO, Broker, cpu_seconds, create_topics, end_offsets, status_kb, watermarks
+
 PEER = os.path.join(REPO, "bench", "peers", "contact_peer.py")
 PY = "/usr/bin/python3"
 
@@ -63,6 +61,7 @@ INPUT_SEED = 42          # throughput data
 WARM_SEED = 7            # latency phase warm-up messages (not measured)
 LATENCY_SEED = 1001      # latency phase measured messages
 WARM_COUNT = 200
+LOG_APPEND_TIME = {"message.timestamp.type": "LogAppendTime"}  # output topics' config (latency from broker times)
 STALL_SECONDS = 60.0     # no commit progress for this long: the contender is declared stalled
 COARSE_WINDOW_S = 2.0     # a commit window shorter than this (4 commit intervals) gives a coarse records/s
 RUNNING = []             # contenders started and not yet stopped (killed in main's finally)
@@ -103,26 +102,6 @@ def _tree(pid):
     return out
 
 
-def _status_kb(pid, field):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return None
-
-
-def _cpu_seconds(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 class ProcSampler(threading.Thread):
     """Every 0.2 s: VmHWM and VmRSS of every process of the tree, and its CPU time."""
 
@@ -138,13 +117,14 @@ class ProcSampler(threading.Thread):
     def sample(self):
         total = 0
         for p in _tree(self.pid):
-            hwm, rss = _status_kb(p, "VmHWM"), _status_kb(p, "VmRSS")
-            if hwm is None or rss is None:
+            s = status_kb(p, "VmHWM", "VmRSS")
+            if s is None:
                 continue
+            hwm, rss = s
             self.pids_seen.add(p)
             self.hwm_kb[p] = max(self.hwm_kb.get(p, 0), hwm)
             total += rss
-            c = _cpu_seconds(p)
+            c = cpu_seconds(p)
             if c is not None:
                 self.cpu[p] = c
         self.max_sum_rss_kb = max(self.max_sum_rss_kb, total)
@@ -174,71 +154,8 @@ class ProcSampler(threading.Thread):
 # Kafka helpers
 
 
-class Broker:
-    def __init__(self, workdir):
-        self.dir = os.path.join(workdir, "kafka")
-        self.bootstrap = None
-
-    def start(self):
-        t0 = time.monotonic()
-        r = subprocess.run(["bash", KAFKA_SH, "start", self.dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, timeout=300)
-        if r.returncode != 0:
-            raise RuntimeError("kafka_local.sh start failed (%d):\n%s" % (r.returncode, r.stderr[-3000:]))
-        line = r.stdout.strip().splitlines()[-1]
-        if not line.startswith("bootstrap="):
-            raise RuntimeError("kafka_local.sh start printed %r" % r.stdout)
-        self.bootstrap = line[len("bootstrap="):]
-        log("broker %s ready in %.1f s (dir %s)" % (self.bootstrap, time.monotonic() - t0, self.dir))
-
-    def stop(self):
-        subprocess.run(["bash", KAFKA_SH, "stop", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       timeout=120)
-
-    def jvm_rss_mb(self):
-        try:
-            with open(os.path.join(self.dir, "broker.pid")) as f:
-                kb = _status_kb(int(f.read().strip()), "VmRSS")
-            return round(kb / 1024, 1) if kb else None
-        except (OSError, ValueError):
-            return None
-
-
-def create_topics(bootstrap, names, partitions, log_append_time=True):
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    cfg = {"message.timestamp.type": "LogAppendTime"} if log_append_time else {}
-    futures = admin.create_topics([NewTopic(n, partitions, 1, config=cfg) for n in names], operation_timeout=30)
-    for n, f in futures.items():
-        f.result(60)
-    # Wait until the metadata shows every partition with a leader.
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        md = admin.list_topics(timeout=10)
-        ok = all(n in md.topics and md.topics[n].error is None and len(md.topics[n].partitions) == partitions
-                 and all(p.leader >= 0 for p in md.topics[n].partitions.values()) for n in names)
-        if ok:
-            return
-        time.sleep(0.2)
-    raise RuntimeError("topics not ready after 60 s: %s" % names)
-
-
 def new_consumer(bootstrap, group=None):
-    return Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": group or ("e2e-reader-" + uuid.uuid4().hex[:12]),
-        "enable.auto.commit": False,
-        "enable.auto.offset.store": False,
-        "enable.partition.eof": False,
-    })
-
-
-def watermarks(consumer, topic, partitions):
-    return [consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)
-            for p in range(partitions)]
-
-
-def end_offsets(consumer, topic, partitions):
-    return [hi for lo, hi in watermarks(consumer, topic, partitions)]
+    return benchlib.new_consumer(bootstrap, group, "e2e-reader-", {"enable.auto.offset.store": False})
 
 
 class CommitWatcher:
@@ -956,12 +873,7 @@ def main(argv=None):
     ap.add_argument("--out", default="e2e_result.json", help="JSON result file")
     args = ap.parse_args(argv)
 
-    binary = args.binary
-    if not os.path.isabs(binary) and not os.path.exists(binary):
-        binary = os.path.join(REPO, binary)
-    args.binary = os.path.abspath(binary)
-    if not os.access(args.binary, os.X_OK):
-        ap.error("contactgate binary not found: %s (build it, or pass --binary)" % args.binary)
+    args.binary = benchlib.binary_path(ap, args.binary)
     # contactgate builds with the /metrics HTTP server listen on 127.0.0.1:9464 by default: let
     # the kernel pick a free port instead, so that another contactgate on this machine (tests,
     # a colleague's demo) cannot make a contender fail. The server stays on.
@@ -974,16 +886,10 @@ def main(argv=None):
     if any(n not in CONTENDERS for n in names):
         ap.error("--contenders: choose from %s" % ",".join(CONTENDERS))
 
-    # SIGTERM to the benchmark: unwind through the finally blocks like Ctrl-C.
-    def on_term(signum, frame):
-        raise KeyboardInterrupt()
-    signal.signal(signal.SIGTERM, on_term)
-
-    workdir = tempfile.mkdtemp(prefix="cg-e2e-")
-    logdir = os.path.join(workdir, "logs")
-    os.makedirs(logdir)
+    benchlib.sigterm_as_interrupt()
+    workdir, logdir = benchlib.work_dirs("cg-e2e-")
     log("work dir %s (logs in %s)" % (workdir, logdir))
-    broker = Broker(workdir)
+    broker = Broker(os.path.join(workdir, "kafka"), log)
     result = {
         "tool": "bench/e2e/e2e_bench.py",
         "started": now_iso(),
@@ -1006,9 +912,9 @@ def main(argv=None):
                   "tp": {n: ("e2e.tp.%s.accepted" % n, "e2e.tp.%s.rejected" % n) for n in names},
                   "lat": {n: ("e2e.lat.%s.input" % n, "e2e.lat.%s.accepted" % n, "e2e.lat.%s.rejected" % n)
                           for n in names}}
-        create_topics(broker.bootstrap, [topics["input"]], p, log_append_time=False)
+        create_topics(broker.bootstrap, [topics["input"]], p)
         outs = [t for n in names for t in topics["tp"][n]] + [t for n in names for t in topics["lat"][n]]
-        create_topics(broker.bootstrap, outs, p, log_append_time=True)
+        create_topics(broker.bootstrap, outs, p, LOG_APPEND_TIME)
 
         secs = produce_input(args.binary, broker.bootstrap, topics["input"], args.count, INPUT_SEED, p,
                              os.path.join(workdir, "input.ndjson"))
@@ -1052,7 +958,7 @@ def main(argv=None):
                 r["note"] = ("rate %g msg/s is above 70%% of this contender's measured throughput (%g rec/s):"
                              " its latency includes queueing" % (args.rate, tp))
                 log("latency: %s: %s" % (n, r["note"]))
-        result["broker"]["jvm_rss_mb_end"] = broker.jvm_rss_mb()
+        result["broker"]["jvm_rss_mb_end"] = broker.rss_mb()
         result["completed"] = True
     except KeyboardInterrupt:
         log("interrupted")

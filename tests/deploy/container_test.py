@@ -20,31 +20,25 @@ Usage: container_test.py [--image IMAGE]   (--image: skip the build, test IMAGE)
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-KAFKA = os.path.join(ROOT, "deploy", "kafka", "kafka_local.sh")
-BUILD = os.path.join(ROOT, "deploy", "container", "build_image.sh")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+import cgtest  # noqa: E402
+from cgtest import free_port, http_get, read_all  # noqa: E402
+
+BUILD = os.path.join(cgtest.ROOT, "deploy", "container", "build_image.sh")
 CACHE = os.environ.get("CG_CACHE_DIR", os.path.expanduser("~/.cache/contactgate"))
-failures = []
+check = cgtest.Checks()
+failures = check.failures
 
 VALID = b'{"correlation_id":"c0ffee0000000000000000000000c0de","contact_id":"+14155552671","country_iso_code":"US","zip_code":"94107"}'
 INVALID = b'{"correlation_id":"c0ffee0000000000000000000000bad1","contact_id":"+10000000000","country_iso_code":"US"}'
 MALFORMED = b'{"correlation_id":"c0ffee0000000000000000000000bad2", not json'
-
-
-def check(cond, msg):
-    print(("ok:   " if cond else "FAIL: ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
 
 
 def podman(*args, check_rc=True, timeout=600):
@@ -60,56 +54,9 @@ def podman(*args, check_rc=True, timeout=600):
     return r
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def get(url, timeout=5):
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except OSError as e:
-        return None, str(e)
-
-
-def metric_values(port):
-    status, text = get("http://127.0.0.1:%d/metrics" % port)
-    out = {}
-    if status != 200:
-        return out
-    for line in text.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        name, value = line.rsplit(" ", 1)
-        out[name] = float(value)
-    return out
-
-
 def outcomes(m):
     return (m.get('contactgate_contacts_total{outcome="accepted"}', 0) +
             m.get('contactgate_contacts_total{outcome="rejected"}', 0) + m.get("contactgate_malformed_payloads_total", 0))
-
-
-def read_all(bootstrap, topic, group):
-    """Every message of topic, read_committed, as (value, headers dict)."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
-                  "enable.auto.commit": False, "isolation.level": "read_committed"})
-    c.subscribe([topic])
-    out, idle = [], time.time()
-    while time.time() - idle < 6:
-        m = c.poll(0.5)
-        if m is None or m.error():
-            continue
-        idle = time.time()
-        out.append((m.value(), dict((k, v.decode()) for k, v in (m.headers() or []))))
-    c.close()
-    return out
 
 
 def committed(bootstrap, group, topic, partitions):
@@ -157,8 +104,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix="cg-container-")
     kdir = os.path.join(work, "kafka")
-    out = subprocess.run(["bash", KAFKA, "start", kdir], check=True, capture_output=True, text=True).stdout
-    bootstrap = out.strip().splitlines()[-1].split("=", 1)[1]
+    bootstrap = cgtest.start_broker(kdir)["bootstrap"]
     name = "cg-container-test-%d" % os.getpid()
     logs = ""
     try:
@@ -177,14 +123,14 @@ def main():
         podman(*run_flags(image, bootstrap, port, name))
         deadline, m = time.time() + 120, {}
         while time.time() < deadline:
-            m = metric_values(port)
+            m = cgtest.metrics(port)
             if outcomes(m) >= expected and m.get("contactgate_messages_committed_total", 0) >= produced_msgs:
                 break
             time.sleep(1)
         check(outcomes(m) == expected, "every contact has one outcome while running in the container (%d of %d)"
               % (outcomes(m), expected))
-        check(get("http://127.0.0.1:%d/healthz" % port)[0] == 200, "/healthz answers 200 from the container")
-        status, body = get("http://127.0.0.1:%d/readyz" % port)
+        check(http_get(port, "/healthz")[0] == 200, "/healthz answers 200 from the container")
+        status, body = http_get(port, "/readyz")
         check(status == 200, "/readyz answers 200 (%s %s)" % (status, body.strip()))
         check(m.get("contactgate_messages_consumed_total") == produced_msgs, "/metrics: %d messages consumed" % produced_msgs)
         addr = podman("exec", name, "sh", "-c", "cat /proc/net/tcp /proc/net/tcp6").stdout
@@ -197,7 +143,7 @@ def main():
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    env=dict(os.environ, CONTAINERS_CONF=os.path.join(CACHE, "containers.conf")))
         time.sleep(5)
-        before = metric_values(port).get("contactgate_messages_consumed_total", 0)
+        before = cgtest.metrics(port).get("contactgate_messages_consumed_total", 0)
         check(before > produced_msgs, "consuming the steady input before SIGTERM (%d consumed)" % before)
         t0 = time.time()
         podman("stop", "-t", "40", name)
@@ -250,13 +196,10 @@ def main():
         check(not leaked, "the container logs hold no unmasked phone number (%s)" % leaked[:3])
     finally:
         podman("rm", "-f", name, check_rc=False)
-        subprocess.run(["bash", KAFKA, "stop", kdir], capture_output=True)
+        cgtest.broker("stop", kdir, check=False)
     if failures:
         print("container logs (tail):\n" + logs[-4000:])
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("container test: all checks passed")
-    return 0
+    return check.exit_status("container test: all checks passed")
 
 
 if __name__ == "__main__":

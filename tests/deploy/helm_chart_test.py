@@ -33,16 +33,13 @@ import tomllib
 
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+import cgtest  # noqa: E402
+from cgtest import ROOT  # noqa: E402
+
 CHART = os.path.join(ROOT, "deploy", "helm", "contactgate")
-failures = []
-
-
-def check(cond, msg):
-    print(("ok:   " if cond else "FAIL: ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
+check = cgtest.Checks()
+failures = check.failures
 
 
 def helm_path():
@@ -263,11 +260,7 @@ def main():
     grace = [d for d in docs if d["kind"] == "Deployment"][0]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
     check(grace == 75, "the default grace period follows the drain (60 s drain -> %s s)" % grace)
 
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("helm chart: all checks passed")
-    return 0
+    return check.exit_status("helm chart: all checks passed")
 
 
 if __name__ == "__main__":

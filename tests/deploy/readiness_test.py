@@ -13,49 +13,21 @@ Usage: readiness_test.py CONTACTGATE_BINARY
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-KAFKA = os.path.join(ROOT, "deploy", "kafka", "kafka_local.sh")
-failures = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+import cgtest  # noqa: E402
+from cgtest import free_port, http_get  # noqa: E402
 
-
-def check(cond, msg):
-    print(("ok:   " if cond else "FAIL: ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def get(port, path, timeout=5):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=timeout) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except OSError as e:
-        return None, str(e)
+check = cgtest.Checks()
+failures = check.failures
 
 
 def ready_gauge(port):
-    _, text = get(port, "/metrics")
-    for line in text.splitlines():
-        if line.startswith("contactgate_ready "):
-            return float(line.split()[1])
-    return None
+    return cgtest.metrics(port).get("contactgate_ready")
 
 
 def wait_for(cond, timeout, step=0.5):
@@ -74,9 +46,9 @@ def main():
 
     def start(bootstrap, name, extra=()):
         port = free_port()
-        p = subprocess.Popen([binary, "run", "-b", bootstrap, "-g", "ready-test", "--set", "http.port=%d" % port,
-                              "--set", "pipeline.workers=1", "--set", "kafka.group_instance_id=ready-" + name] + list(extra),
-                             stdout=open(os.path.join(work, name + ".log"), "w"), stderr=subprocess.STDOUT)
+        p = cgtest.start_contactgate(binary, ["-b", bootstrap, "-g", "ready-test", "--set", "http.port=%d" % port,
+                                              "--set", "pipeline.workers=1", "--set", "kafka.group_instance_id=ready-" + name,
+                                              *extra], os.path.join(work, name + ".log"))
         procs.append(p)
         return port
 
@@ -85,15 +57,14 @@ def main():
         # Not connected: nothing listens on the bootstrap port.
         dead = "127.0.0.1:%d" % free_port()
         port = start(dead, "unconnected")
-        check(wait_for(lambda: get(port, "/healthz")[0] == 200, 20), "no broker: /healthz 200 (alive)")
+        check(wait_for(lambda: http_get(port, "/healthz")[0] == 200, 20), "no broker: /healthz 200 (alive)")
         time.sleep(3)
-        status, body = get(port, "/readyz")
+        status, body = http_get(port, "/readyz")
         check(status == 503 and "not connected" in body, "no broker: /readyz 503 not connected (%s %s)" % (status, body.strip()))
         check(ready_gauge(port) == 0, "no broker: contactgate_ready 0")
         procs.pop().terminate()
 
-        out = subprocess.run(["bash", KAFKA, "start", kdir], check=True, capture_output=True, text=True).stdout
-        bootstrap = out.strip().splitlines()[-1].split("=", 1)[1]
+        bootstrap = cgtest.start_broker(kdir)["bootstrap"]
         subprocess.run([binary, "topics", "create", "-b", bootstrap, "--partitions", "2"], check=True,
                        capture_output=True)
         producer = subprocess.Popen([binary, "produce", "-b", bootstrap, "--count", "6000", "--rate", "300"],
@@ -101,7 +72,7 @@ def main():
         ports = [start(bootstrap, "i%d" % i) for i in range(3)]
 
         def assigned(p):
-            s, b = get(p, "/api/summary")
+            s, b = http_get(p, "/api/summary")
             return len(json.loads(b)["partitions"]) if s == 200 else -1
 
         def settled():
@@ -111,32 +82,32 @@ def main():
               % [assigned(p) for p in ports])
         idle = [p for p in ports if assigned(p) == 0]
         for p in ports:
-            status, body = get(p, "/readyz")
+            status, body = http_get(p, "/readyz")
             kind = "idle" if p in idle else "owner"
             check(status == 200, "%s instance: /readyz 200 (%s)" % (kind, body.strip()))
             check(ready_gauge(p) == 1, "%s instance: contactgate_ready 1" % kind)
         if idle:
-            s = json.loads(get(idle[0], "/api/summary")[1])
+            s = json.loads(http_get(idle[0], "/api/summary")[1])
             check(s["ready"] is True and "idle" in s["ready_reason"], "idle: /api/summary ready, reason %r" % s["ready_reason"])
         owner = [p for p in ports if p not in idle][0]
-        s = json.loads(get(owner, "/api/summary")[1])
+        s = json.loads(http_get(owner, "/api/summary")[1])
         check(all(x["status"] in ("OK", "WARN", "STALL", "STOP") and "lag" in x for x in s["partitions"]),
               "owner: /api/summary keeps partition lag and status (%s)" % s["partitions"])
         producer.wait(timeout=60)
 
         # The broker goes away: unready after ~30 s, still alive.
         t0 = time.time()
-        subprocess.run(["bash", KAFKA, "stop", kdir], check=True, capture_output=True)
+        cgtest.broker("stop", kdir)
         time.sleep(10)
-        check(all(get(p, "/readyz")[0] == 200 for p in ports), "broker down 10 s: still ready (30 s tolerance)")
-        gone = wait_for(lambda: all(get(p, "/readyz")[0] == 503 for p in ports), 60, 1)
+        check(all(http_get(p, "/readyz")[0] == 200 for p in ports), "broker down 10 s: still ready (30 s tolerance)")
+        gone = wait_for(lambda: all(http_get(p, "/readyz")[0] == 503 for p in ports), 60, 1)
         check(gone, "broker down: every instance /readyz 503 within %.0f s (%s)"
-              % (time.time() - t0, [get(p, "/readyz")[1].strip() for p in ports]))
-        check(all("Kafka has not answered" in get(p, "/readyz")[1] for p in ports), "broker down: the reason says so")
-        check(all(get(p, "/healthz")[0] == 200 for p in ports), "broker down: /healthz stays 200 (no liveness restart)")
-        subprocess.run(["bash", KAFKA, "restart", kdir], check=True, capture_output=True)
-        back = wait_for(lambda: all(get(p, "/readyz")[0] == 200 for p in ports), 90, 1)
-        check(back, "broker back: every instance ready again (%s)" % [get(p, "/readyz")[1].strip() for p in ports])
+              % (time.time() - t0, [http_get(p, "/readyz")[1].strip() for p in ports]))
+        check(all("Kafka has not answered" in http_get(p, "/readyz")[1] for p in ports), "broker down: the reason says so")
+        check(all(http_get(p, "/healthz")[0] == 200 for p in ports), "broker down: /healthz stays 200 (no liveness restart)")
+        cgtest.broker("restart", kdir)
+        back = wait_for(lambda: all(http_get(p, "/readyz")[0] == 200 for p in ports), 90, 1)
+        check(back, "broker back: every instance ready again (%s)" % [http_get(p, "/readyz")[1].strip() for p in ports])
         check(all(p.poll() is None for p in procs), "no instance exited")
     finally:
         for p in procs:
@@ -147,16 +118,10 @@ def main():
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 p.kill()
-        subprocess.run(["bash", KAFKA, "stop", kdir], capture_output=True)
+        cgtest.broker("stop", kdir, check=False)
     if failures:
-        for f in sorted(os.listdir(work)):
-            if f.endswith(".log"):
-                with open(os.path.join(work, f)) as fh:
-                    print("--- %s (tail)\n%s" % (f, fh.read()[-1500:]))
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("readiness: all checks passed")
-    return 0
+        cgtest.print_log_tails(work)
+    return check.exit_status("readiness: all checks passed")
 
 
 if __name__ == "__main__":

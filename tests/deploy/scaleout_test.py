@@ -19,18 +19,18 @@ Usage: scaleout_test.py CONTACTGATE_BINARY [--json FILE]
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 from confluent_kafka import Consumer, TopicPartition
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-KAFKA = os.path.join(ROOT, "deploy", "kafka", "kafka_local.sh")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+import cgtest  # noqa: E402
+from cgtest import free_port, http_get, metrics  # noqa: E402
+
 PARTITIONS = 12
 SHUTDOWN_TIMEOUT_MS = 15000
 STALL_BOUND_S = SHUTDOWN_TIMEOUT_MS / 1000 + 10  # the drain of revoked partitions + a rebalance
@@ -38,35 +38,8 @@ BACKLOG = 60000
 TRICKLE_RATE, TRICKLE_S = 1500, 45
 TOPIC = "scale.in"
 TOPICS = ["--set", "topics.input=scale.in", "--set", "topics.accepted=scale.ok", "--set", "topics.rejected=scale.bad"]
-failures = []
-
-
-def check(cond, msg):
-    print(("ok:   " if cond else "FAIL: ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def metrics(port):
-    try:
-        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read().decode()
-    except OSError:
-        return {}
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            k, v = line.rsplit(" ", 1)
-            out[k] = float(v)
-    return out
+check = cgtest.Checks()
+failures = check.failures
 
 
 def consumed(port):
@@ -77,18 +50,18 @@ class instance:
     def __init__(self, binary, bootstrap, name, work):
         self.name, self.port = name, free_port()
         self.log = os.path.join(work, name + ".log")
-        self.proc = subprocess.Popen(
-            [binary, "run", "-b", bootstrap, "-g", "scale", "--set", "http.port=%d" % self.port,
-             "--set", "processing.guarantee=exactly_once", "--set", "processing.transactional_id=scale-" + name,
-             "--set", "kafka.group_instance_id=scale-" + name,
-             "--set", "pipeline.workers=1", "--set", "pipeline.shutdown_timeout_ms=%d" % SHUTDOWN_TIMEOUT_MS] + TOPICS,
-            stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        self.proc = cgtest.start_contactgate(
+            binary, ["-b", bootstrap, "-g", "scale", "--set", "http.port=%d" % self.port,
+                     "--set", "processing.guarantee=exactly_once", "--set", "processing.transactional_id=scale-" + name,
+                     "--set", "kafka.group_instance_id=scale-" + name,
+                     "--set", "pipeline.workers=1", "--set", "pipeline.shutdown_timeout_ms=%d" % SHUTDOWN_TIMEOUT_MS,
+                     *TOPICS], self.log)
 
     def assigned(self):
+        status, body = http_get(self.port, "/api/summary")
         try:
-            s = json.loads(urllib.request.urlopen("http://127.0.0.1:%d/api/summary" % self.port, timeout=5).read())
-            return len(s["partitions"])
-        except (OSError, ValueError):
+            return len(json.loads(body)["partitions"]) if status == 200 else -1
+        except ValueError:
             return -1
 
     def stop(self):
@@ -160,8 +133,7 @@ def main():
     json_out = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
     work = tempfile.mkdtemp(prefix="cg-scale-")
     kdir = os.path.join(work, "kafka")
-    out = subprocess.run(["bash", KAFKA, "start", kdir], check=True, capture_output=True, text=True).stdout
-    bootstrap = out.strip().splitlines()[-1].split("=", 1)[1]
+    bootstrap = cgtest.start_broker(kdir)["bootstrap"]
     insts, figures = [], {}
     monitor = None
     try:
@@ -234,20 +206,10 @@ def main():
         # Every input contact: exactly one outcome.
         seen, total = {}, 0
         for topic in ("scale.ok", "scale.bad"):
-            c = Consumer({"bootstrap.servers": bootstrap, "group.id": "scale-check-%s-%d" % (topic, os.getpid()),
-                          "auto.offset.reset": "earliest", "isolation.level": "read_committed", "enable.auto.commit": False})
-            c.subscribe([topic])
-            idle = time.time()
-            while time.time() - idle < 8:
-                msg = c.poll(0.5)
-                if msg is None or msg.error():
-                    continue
-                idle = time.time()
-                h = dict((k, v.decode()) for k, v in (msg.headers() or []))
+            for _, h in cgtest.read_all(bootstrap, topic, "scale-check-%s-%d" % (topic, os.getpid()), idle_s=8):
                 key = (h["contactgate.source.partition"], h["contactgate.source.offset"], h.get("contactgate.source.index"))
                 seen[key] = seen.get(key, 0) + 1
                 total += 1
-            c.close()
         dups = sum(n - 1 for n in seen.values() if n > 1)
         check(total == expected and dups == 0, "exactly_once: %d outcomes for %d contacts, %d duplicates" % (total, expected, dups))
         longest = max(monitor.longest)
@@ -260,17 +222,14 @@ def main():
         for i in insts:
             if i.proc.poll() is None:
                 i.proc.kill()
-        subprocess.run(["bash", KAFKA, "stop", kdir], capture_output=True)
+        cgtest.broker("stop", kdir, check=False)
     if json_out:
         with open(json_out, "w") as f:
             json.dump(figures, f, indent=1)
     if failures:
         for i in insts:
             print("--- %s (tail)\n%s" % (i.name, open(i.log).read()[-2000:]))
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("scale-out: all checks passed " + json.dumps(figures))
-    return 0
+    return check.exit_status("scale-out: all checks passed " + json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ systemd), against a real broker with a SASL_SSL listener (SCRAM-SHA-512, throwaw
 
 Usage: systemd_test.py CONTACTGATE_BINARY UNIT_FILE SASL_DROPIN
 """
-import importlib.util
 import json
 import os
 import re
@@ -29,21 +28,13 @@ import tempfile
 import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-KAFKA = os.path.join(ROOT, "deploy", "kafka", "kafka_local.sh")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+import cgtest  # noqa: E402
+from cgtest import ROOT, SCRAM_USER, free_port  # noqa: E402
+
 UID = 61234  # stands for DynamicUser=: a uid with no files, groups or privileges
-failures = []
-
-_spec = importlib.util.spec_from_file_location("security_test", os.path.join(ROOT, "tests", "integration", "security_test.py"))
-security_test = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(security_test)
-
-
-def check(cond, msg):
-    print(("ok:   " if cond else "FAIL: ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
+check = cgtest.Checks()
+failures = check.failures
 
 
 def parse_unit(*paths):
@@ -58,14 +49,6 @@ def parse_unit(*paths):
                 k, v = line.split("=", 1)
                 keys.setdefault(k.strip(), []).append(v.strip())
     return keys
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class service:
@@ -134,7 +117,7 @@ def write_config(path, bootstrap, ca, port, input_topic="sd.in", extra=""):
         f.write('[kafka]\nbrokers = "%s"\ngroup_id = "sd-test"\n[kafka.common]\n"security.protocol" = "SASL_SSL"\n'
                 '"sasl.mechanisms" = "SCRAM-SHA-512"\n"sasl.username" = "%s"\n"ssl.ca.location" = "%s"\n'
                 '[topics]\ninput = "%s"\naccepted = "sd.ok"\nrejected = "sd.bad"\n[pipeline]\nworkers = 1\n'
-                'shutdown_timeout_ms = 15000\n[http]\nport = %d\n%s' % (bootstrap, security_test.USER, ca, input_topic, port, extra))
+                'shutdown_timeout_ms = 15000\n[http]\nport = %d\n%s' % (bootstrap, SCRAM_USER, ca, input_topic, port, extra))
     os.chmod(path, 0o644)
 
 
@@ -164,17 +147,17 @@ def main():
     subprocess.run(["cp", binary, local_bin], check=True)
     os.chmod(local_bin, 0o755)
     pki = os.path.join(work, "pki")
-    security_test.make_pki(pki)
+    cgtest.make_pki(pki)
     os.chmod(pki, 0o755)
     ca = os.path.join(pki, "ca.pem")
     os.chmod(ca, 0o644)
     password = "cg-" + secrets.token_hex(12)
     kdir = os.path.join(work, "kafka")
-    env = dict(os.environ, CG_KAFKA_TLS_DIR=pki, CG_KAFKA_SCRAM_USER=security_test.USER, CG_KAFKA_SCRAM_PASSWORD=password,
+    env = dict(os.environ, CG_KAFKA_TLS_DIR=pki, CG_KAFKA_SCRAM_USER=SCRAM_USER, CG_KAFKA_SCRAM_PASSWORD=password,
                CG_KAFKA_SECURE="1")
     services = []
     try:
-        lines, _ = security_test.broker("start", kdir, env=env)
+        lines = cgtest.start_broker(kdir, env=env)
         plain, sasl = lines["bootstrap"], lines["bootstrap_sasl_ssl"]
         topics = ["--set", "topics.input=sd.in", "--set", "topics.accepted=sd.ok", "--set", "topics.rejected=sd.bad"]
         subprocess.run([local_bin, "topics", "create", "-b", plain, "--partitions", "2"] + topics, check=True, capture_output=True)
@@ -243,15 +226,10 @@ def main():
         for s in services:
             if s.proc.poll() is None:
                 s.proc.kill()
-        subprocess.run(["bash", KAFKA, "stop", kdir], capture_output=True)
+        cgtest.broker("stop", kdir, check=False)
     if failures:
-        for f in sorted(os.listdir(work)):
-            if f.endswith(".log"):
-                print("--- %s (tail)\n%s" % (f, open(os.path.join(work, f)).read()[-1500:]))
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("systemd: all checks passed")
-    return 0
+        cgtest.print_log_tails(work)
+    return check.exit_status("systemd: all checks passed")
 
 
 if __name__ == "__main__":

@@ -11,50 +11,18 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+import urllib.parse
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-KAFKA = os.path.join(ROOT, "deploy", "kafka", "kafka_local.sh")
-failures = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+import cgtest  # noqa: E402
+from cgtest import free_port, http_get, metrics  # noqa: E402
 
-
-def check(cond, msg):
-    print(("ok:   " if cond else "FAIL: ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def get(url, timeout=5):
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
-def metrics(port):
-    _, text = get("http://127.0.0.1:%d/metrics" % port)
-    out = {}
-    for line in text.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        name, value = line.rsplit(" ", 1)
-        out[name] = float(value)
-    return out
+check = cgtest.Checks()
+failures = check.failures
 
 
 def chromium(args, timeout=90):
@@ -69,8 +37,7 @@ def main():
     os.makedirs(shots, exist_ok=True)
     work = tempfile.mkdtemp(prefix="cg-ops-")
     kdir = os.path.join(work, "kafka")
-    out = subprocess.run(["bash", KAFKA, "start", kdir], check=True, capture_output=True, text=True).stdout
-    bootstrap = out.strip().split("=", 1)[1]
+    bootstrap = cgtest.start_broker(kdir)["bootstrap"]
     procs = []
     try:
         subprocess.run([binary, "topics", "create", "-b", bootstrap, "--partitions", "3"], check=True)
@@ -78,16 +45,15 @@ def main():
                                          check=True, capture_output=True, text=True).stdout)
         contacts = prod["contacts"]
         port = free_port()
-        cg = subprocess.Popen([binary, "run", "-b", bootstrap, "-g", "ops", "--set", "http.port=%d" % port],
-                              stdout=open(os.path.join(work, "cg.log"), "w"), stderr=subprocess.STDOUT)
+        cg = cgtest.start_contactgate(binary, ["-b", bootstrap, "-g", "ops", "--set", "http.port=%d" % port],
+                                      os.path.join(work, "cg.log"))
         procs.append(cg)
         # Wait for every contact to have an outcome.
         deadline = time.time() + 120
         m = {}
         while time.time() < deadline:
-            try:
-                m = metrics(port)
-            except Exception:
+            m = metrics(port)
+            if not m:
                 time.sleep(0.5)
                 continue
             done = m.get('contactgate_contacts_total{outcome="accepted"}', 0) + m.get('contactgate_contacts_total{outcome="rejected"}', 0) + m.get("contactgate_malformed_payloads_total", 0)
@@ -95,9 +61,9 @@ def main():
                 break
             time.sleep(1)
         check(m.get("contactgate_messages_consumed_total") == 20000, "all 20000 messages consumed (/metrics)")
-        status, body = get("http://127.0.0.1:%d/readyz" % port)
+        status, body = http_get(port, "/readyz")
         check(status == 200, "/readyz is 200 when assigned and keeping up (%s %s)" % (status, body.strip()))
-        check(get("http://127.0.0.1:%d/healthz" % port)[0] == 200, "/healthz is 200")
+        check(http_get(port, "/healthz")[0] == 200, "/healthz is 200")
         lags = [v for k, v in m.items() if k.startswith("kafka_consumergroup_lag{")]
         check(len(lags) == 3 and all(v == 0 for v in lags), "kafka_consumergroup_lag for 3 partitions, all 0")
         check(m.get('contactgate_partition_status{topic="contacts.upsert",partition="0",status="OK"}') == 1,
@@ -143,9 +109,8 @@ def main():
         procs.append(prom)
 
         def query(q):
-            _, body = get("http://127.0.0.1:%d/api/v1/query?query=%s" % (pport, urllib.parse.quote(q)))
+            _, body = http_get(pport, "/api/v1/query?query=%s" % urllib.parse.quote(q))
             return json.loads(body)["data"]["result"]
-        import urllib.parse
         res_lag, res_rej = [], []
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -195,7 +160,7 @@ def main():
             if p.poll() is None:
                 p.kill()
                 p.wait()
-        subprocess.run(["bash", KAFKA, "stop", kdir], capture_output=True)
+        cgtest.broker("stop", kdir, check=False)
     if failures:
         print("logs in", work)
         print("0 passed, %d failed" % len(failures))

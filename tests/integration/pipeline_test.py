@@ -25,25 +25,12 @@ from collections import defaultdict
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-KAFKA = os.path.join(ROOT, "deploy", "kafka", "kafka_local.sh")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+import cgtest  # noqa: E402
+from cgtest import broker, free_port, read_text  # noqa: E402
 
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg, flush=True)
-    return cond
-
-
-def broker(cmd, d, env=None):
-    out = subprocess.run(["bash", KAFKA, cmd, d], check=True, capture_output=True, text=True, env=env)
-    for line in out.stdout.splitlines():
-        if line.startswith("bootstrap="):
-            return line.split("=", 1)[1]
-    return None
+check = cgtest.Checks(ok=None)
+failures = check.failures
 
 
 class Stream:
@@ -61,14 +48,8 @@ class Stream:
             if i % 997 == 0:
                 self.payloads.append(bad[(i // 997) % len(bad)])
         # Expected verdicts from the offline engine, keyed by (payload index, contact index).
-        tmp = tempfile.NamedTemporaryFile(delete=False)
-        tmp.write(b"\n".join(self.payloads) + b"\n")
-        tmp.close()
-        val = subprocess.run([binary, "validate", tmp.name], capture_output=True)
-        os.unlink(tmp.name)
         self.expected = {}
-        for line in val.stdout.decode().splitlines():
-            v = json.loads(line)
+        for v in cgtest.validate(binary, self.payloads):
             key = (v["line"] - 1, -1 if v["index"] is None else v["index"])
             self.expected[key] = [(r["code"], r["detail"]) for r in v["reasons"]]
         self.contacts = len(self.expected)
@@ -87,13 +68,7 @@ def produce(bootstrap, topic, stream, keyed_every=3):
 
     for i, payload in enumerate(stream.payloads):
         key = ("k%d" % (i % 50)).encode() if i % keyed_every == 0 else None
-        while True:
-            try:
-                p.produce(topic, payload, key=key, on_delivery=lambda e, m, i=i: dr(e, m, i))
-                break
-            except BufferError:
-                p.poll(0.05)
-        p.poll(0)
+        cgtest.produce(p, topic, payload, key=key, on_delivery=lambda e, m, i=i: dr(e, m, i))
     p.flush(60)
     return where
 
@@ -130,10 +105,9 @@ def consume_outputs(bootstrap, topics, want, timeout, where=None, expected=None)
 
 
 def start_cg(binary, bootstrap, group, log_path, extra=()):
-    log = open(log_path, "ab")
-    return subprocess.Popen([binary, "run", "--brokers", bootstrap, "--group", group,
-                             "--set", "pipeline.shutdown_timeout_ms=10000", "--set", "http.port=0", *extra],
-                            stdout=log, stderr=log)
+    return cgtest.start_contactgate(binary, ["--brokers", bootstrap, "--group", group,
+                                             "--set", "pipeline.shutdown_timeout_ms=10000", "--set", "http.port=0",
+                                             *extra], log_path, append=True)
 
 
 def outcome_keys(outputs, where):
@@ -247,15 +221,6 @@ def test_two_instances(binary, bootstrap, count, workdir):
     print("   %d outcomes, %d distinct, %d duplicates, %d missing" % (len(keyed), len(got), len(keyed) - len(got),
                                                                      len(missing)), flush=True)
     check(not missing, "every contact has an outcome with two instances (%d missing)" % len(missing))
-
-
-def free_port():
-    import socket
-    so = socket.socket()
-    so.bind(("127.0.0.1", 0))
-    port = so.getsockname()[1]
-    so.close()
-    return port
 
 
 def test_internal_errors(binary, bootstrap, workdir):
@@ -394,7 +359,7 @@ def test_exactly_once_refused_output(binary, bootstrap, workdir):
     c.close()
     check(committed == want, "exactly_once: the refused record's partition is committed up to it and no further, the "
           "others to their end (committed %s, want %s)" % (committed, want))
-    text = open(os.path.join(workdir, "cg8.log"), "rb").read().decode(errors="replace")
+    text = read_text(os.path.join(workdir, "cg8.log"))
     check("refused" in text and "is stopped at offset %d" % poison_at[1] in text,
           "exactly_once: the log says which partition is stopped at which offset, and why")
     proc.send_signal(signal.SIGTERM)
@@ -430,7 +395,7 @@ def test_missing_topics_not_created(binary, bootstrap, workdir):
         except subprocess.TimeoutExpired:
             proc.kill()
             rc = None
-        text = open(os.path.join(workdir, "cg9.log"), "rb").read().decode(errors="replace")
+        text = read_text(os.path.join(workdir, "cg9.log"))
         check(rc == 1 and "do not exist" in text and "contactgate topics create" in text,
               "%s: missing topics: exit 1 saying to create them (rc %s)" % (guarantee, rc))
         time.sleep(2)  # a topic created by the check would show up by now
@@ -461,7 +426,7 @@ def main():
     args = ap.parse_args()
     workdir = tempfile.mkdtemp(prefix="cg-it-")
     kdir = os.path.join(workdir, "kafka")
-    bootstrap = broker("start", kdir)
+    bootstrap = cgtest.start_broker(kdir)["bootstrap"]
     print("broker at", bootstrap, flush=True)
     try:
         for t, parts in (("t1", 3), ("t2", 3), ("t3", 3), ("t4", 6)):

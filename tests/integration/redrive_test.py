@@ -26,18 +26,14 @@ import uuid
 
 from confluent_kafka import Consumer, Producer
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-KAFKA = os.path.join(ROOT, "deploy", "kafka", "kafka_local.sh")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+import cgtest  # noqa: E402
+from cgtest import ROOT  # noqa: E402
+
 TOPICS = ("contacts.upsert", "contacts.accepted", "contacts.rejected")
 
-failures = []
-
-
-def check(cond, msg):
-    print(("ok: " if cond else "FAIL: ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
+check = cgtest.Checks(ok="ok: ")
+failures = check.failures
 
 
 def contact(i, number, country):
@@ -68,9 +64,8 @@ def read_all(bootstrap, topic, quiet_s=3.0, want=None, timeout=120):
 def run_pipeline(binary, bootstrap, workdir, extra, expect_outputs, name):
     """Runs the processor (one consumer group for the whole test) until the output topics
     hold `expect_outputs` records, then SIGTERM."""
-    log = open(os.path.join(workdir, name + ".log"), "w")
-    p = subprocess.Popen([binary, "run", "-b", bootstrap, "-g", "cg-redrive-test", "--set", "http.enabled=false"] + extra,
-                         stdout=log, stderr=subprocess.STDOUT)
+    p = cgtest.start_contactgate(binary, ["-b", bootstrap, "-g", "cg-redrive-test", "--set", "http.enabled=false", *extra],
+                                 os.path.join(workdir, name + ".log"))
     deadline = time.time() + 120
     n = 0
     while time.time() < deadline:
@@ -98,8 +93,7 @@ def main():
     kdir = os.path.join(workdir, "kafka")
     bootstrap = None
     try:
-        out = subprocess.run(["bash", KAFKA, "start", kdir], check=True, capture_output=True, text=True)
-        bootstrap = [l.split("=", 1)[1] for l in out.stdout.splitlines() if l.startswith("bootstrap=")][0]
+        bootstrap = cgtest.start_broker(kdir)["bootstrap"]
         subprocess.run([binary, "topics", "create", "-b", bootstrap, "--partitions", "3"], check=True,
                        capture_output=True)
         old = os.path.join(workdir, "phone-8.12.57.bin")
@@ -183,7 +177,7 @@ def main():
               "already-redriven contacts are reported, not resent: %s" % d)
     finally:
         if bootstrap:
-            subprocess.run(["bash", KAFKA, "stop", kdir], capture_output=True)
+            cgtest.broker("stop", kdir, check=False)
         shutil.rmtree(workdir, ignore_errors=True)
     print("%d passed, %d failed" % (0 if failures else 1, 1 if failures else 0))
     return 1 if failures else 0

@@ -31,58 +31,21 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 
 from confluent_kafka import Consumer
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-KAFKA = os.path.join(ROOT, "deploy", "kafka", "kafka_local.sh")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+import cgtest  # noqa: E402
+from cgtest import broker, http_port, make_pki, read_text as read  # noqa: E402
 
 FAIL_FAST_S = 30      # a wrong credential must stop contactgate within this
 MAX_ATTEMPTS = 10     # connection/authentication attempts allowed before it stops
 MAX_LOG_LINES = 30    # lines it may write before it stops
-USER = "cg-sec"
+USER = cgtest.SCRAM_USER
 
-failures = []
-passes = []
-
-
-def check(cond, msg):
-    if cond:
-        passes.append(msg)
-        print("ok:  ", msg, flush=True)
-    else:
-        failures.append(msg)
-        print("FAIL:", msg, flush=True)
-    return cond
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def make_pki(d):
-    """A CA, a broker certificate for 127.0.0.1/localhost signed by it, and an unrelated CA."""
-    os.makedirs(d)
-    ca_ext = ["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-            "-subj", "/CN=contactgate security_test CA", *ca_ext, cwd=d)
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "broker.key", "-out", "broker.csr",
-            "-subj", "/CN=localhost", cwd=d)
-    with open(os.path.join(d, "broker.ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
-                "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
-    openssl("x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial", "0x1234abcd",
-            "-days", "2", "-extfile", "broker.ext", "-out", "broker.pem", cwd=d)
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other-ca.key", "-out", "other-ca.pem",
-            "-days", "2", "-subj", "/CN=some other CA", *ca_ext, cwd=d)
-
-
-def broker(cmd, d, env=None):
-    out = subprocess.run(["bash", KAFKA, cmd, d], check=True, capture_output=True, text=True, env=env)
-    lines = dict(l.split("=", 1) for l in out.stdout.splitlines() if "=" in l)
-    return lines, out.stdout.splitlines()
+check = cgtest.Checks()
+failures, passes = check.failures, check.passed
 
 
 def sasl_args(bootstrap, password, ca):
@@ -94,33 +57,15 @@ TOPICS = ["--set", "topics.input=sec.in", "--set", "topics.accepted=sec.ok", "--
 
 
 def start_cg(binary, args, group, log_path):
-    log = open(log_path, "wb")
-    return subprocess.Popen([binary, "run", *args, "-g", group, "--set", "http.port=0",
-                             "--set", "pipeline.shutdown_timeout_ms=10000", *TOPICS],
-                            stdout=log, stderr=subprocess.STDOUT)
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read().decode("utf-8", "replace")
-
-
-def http_port(log_path, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        m = re.search(r"dashboard http://127\.0\.0\.1:(\d+)/", read(log_path))
-        if m:
-            return int(m.group(1))
-        time.sleep(0.2)
-    return None
+    return cgtest.start_contactgate(binary, [*args, "-g", group, "--set", "http.port=0",
+                                             "--set", "pipeline.shutdown_timeout_ms=10000", *TOPICS], log_path)
 
 
 def http_get(port, path):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as r:
-            return r.read().decode("utf-8", "replace")
-    except Exception as e:  # an error body is still checked for secrets
-        return "ERROR %s" % e
+    """The body, or "ERROR ..." when it does not answer or answers an error (the error body
+    is still checked for secrets)."""
+    status, body = cgtest.http_get(port, path)
+    return body if status is not None and status < 400 else "ERROR %s %s" % (status, body)
 
 
 def count_outputs(bootstrap, topics, want, timeout):
@@ -289,7 +234,8 @@ def main():
     kdir = os.path.join(workdir, "kafka")
     env = dict(os.environ, CG_KAFKA_TLS_DIR=pki, CG_KAFKA_SCRAM_USER=USER, CG_KAFKA_SCRAM_PASSWORD=password)
     try:
-        lines, stdout = broker("start", kdir, env=dict(env, CG_KAFKA_SECURE="1"))
+        stdout = broker("start", kdir, env=dict(env, CG_KAFKA_SECURE="1"))
+        lines = dict(l.split("=", 1) for l in stdout if "=" in l)
         plain, sasl = lines.get("bootstrap"), lines.get("bootstrap_sasl_ssl")
         print("broker at", plain, "SASL_SSL at", sasl, flush=True)
         check(stdout and stdout[0].startswith("bootstrap=") and sasl is not None,

@@ -32,7 +32,6 @@ import os
 import random
 import re
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -44,8 +43,10 @@ from collections import Counter, defaultdict
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-KAFKA = os.path.join(ROOT, "deploy", "kafka", "kafka_local.sh")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+import cgtest  # noqa: E402
+from cgtest import broker, read_text  # noqa: E402
+
 SKIPPED = 77
 SESSION_TIMEOUT_MS = 10000  # contactgate's default (6000 made librdkafka 2.0.2 fence its own static member at the broker restart)
 MAX_IN_FLIGHT = 2000
@@ -56,36 +57,17 @@ T0 = time.time()
 # to the terminal: the broker restart makes them complain, as it should.
 CLIENT_LOG = logging.getLogger("kafka-clients")
 CLIENT_LOG.propagate = False
-results = {"passed": 0, "failed": 0}
-failures = []
+check = cgtest.Checks(ok=None)
+failures = check.failures
 
 
 def say(msg):
     print("[%6.1fs] %s" % (time.time() - T0, msg), flush=True)
 
 
-def check(cond, msg):
-    if cond:
-        results["passed"] += 1
-    else:
-        results["failed"] += 1
-        failures.append(msg)
-        print("FAIL:", msg, flush=True)
-    return cond
-
-
-def broker(cmd, d):
-    out = subprocess.run(["bash", KAFKA, cmd, d], check=True, capture_output=True, text=True)
-    for line in out.stdout.splitlines():
-        if line.startswith("bootstrap="):
-            return line.split("=", 1)[1]
-    return None
-
-
 def tail(path, n=15):
     try:
-        with open(path, "rb") as f:
-            lines = f.read().decode(errors="replace").splitlines()
+        lines = read_text(path).splitlines()
         return "\n".join("      " + l for l in lines[-n:])
     except OSError:
         return "      (no log)"
@@ -138,15 +120,9 @@ class Workload:
                     n += 1
             if part == "upfront":
                 self.upfront = len(self.payloads)
-        tmp = tempfile.NamedTemporaryFile(delete=False)
-        tmp.write(b"\n".join(self.payloads) + b"\n")
-        tmp.close()
-        val = subprocess.run([binary, "validate", tmp.name], capture_output=True)
-        os.unlink(tmp.name)
         self.expected = {}
         self.per_payload = Counter()
-        for line in val.stdout.decode().splitlines():
-            v = json.loads(line)
+        for v in cgtest.validate(binary, self.payloads):
             key = (v["line"] - 1, -1 if v["index"] is None else v["index"])
             cid = v["correlation_id"] if isinstance(v["correlation_id"], str) else None
             self.expected[key] = (v["status"], cid)
@@ -207,14 +183,8 @@ class InputProducer:
 
     def send(self, idx):
         key = ("k%d" % (idx % 50)).encode() if idx % 3 == 0 else None
-        while True:
-            try:
-                self.p.produce(self.topic, self.wl.payloads[idx], key=key,
-                               on_delivery=lambda e, m, i=idx: self._dr(e, m, i))
-                break
-            except BufferError:
-                self.p.poll(0.05)
-        self.p.poll(0)
+        cgtest.produce(self.p, self.topic, self.wl.payloads[idx], key=key,
+                       on_delivery=lambda e, m, i=idx: self._dr(e, m, i))
 
     def flush(self, timeout=120):
         return self.p.flush(timeout)
@@ -257,7 +227,7 @@ class Instance:
         Instance.count += 1
         self.mode, self.slot = mode, slot
         self.log_path = os.path.join(mode.workdir, "%s.%s%d.log" % (mode.short, slot, Instance.count))
-        args = [mode.binary, "run", "--brokers", mode.bootstrap, "--group", mode.group,
+        args = ["--brokers", mode.bootstrap, "--group", mode.group,
                 "--set", "topics.input=" + mode.t_in, "--set", "topics.accepted=" + mode.t_ok,
                 "--set", "topics.rejected=" + mode.t_bad, "--set", "http.port=0",
                 "--set", "kafka.consumer.session.timeout.ms=%d" % SESSION_TIMEOUT_MS,
@@ -274,8 +244,7 @@ class Instance:
                 # the dead one's open transaction); the second instance has its own.
                 args += ["--set", "processing.transactional_id=chaos-%s-%s" % (mode.tag, slot)]
         args += mode.args.run_args
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
+        self.proc = cgtest.start_contactgate(mode.binary, args, self.log_path, append=True)
         self.started = time.time()
         self.stopped = False  # SIGSTOPped right now
         self.expected_exit = False
@@ -322,7 +291,6 @@ class Instance:
                 self.proc.send_signal(signal.SIGCONT)
             self.proc.kill()
         self.proc.wait()
-        self.log.close()
 
 
 # ---------------------------------------------------------------------------------------
@@ -355,7 +323,6 @@ class Mode:
         self.unexpected_exits.append((inst.log_path, rc, what))
         self.ev("UNEXPECTED EXIT of %s (pid %d, rc %s) %s; log tail:\n%s" % (inst.slot, inst.pid, rc, what,
                                                                             tail(inst.log_path)))
-        inst.log.close()
         return Instance(self, inst.slot)
 
     def lag(self):
@@ -551,7 +518,7 @@ class Mode:
         shown = 0
         for inst in self.all_procs:
             try:
-                lines = open(inst.log_path, "rb").read().decode(errors="replace").splitlines()
+                lines = read_text(inst.log_path).splitlines()
             except OSError:
                 continue
             for line in lines:
@@ -683,15 +650,15 @@ def main():
             check(False, "exactly_once is required (--require-eos) but not available in this build")
 
     if not modes:
-        print("%d passed, %d failed" % (results["passed"], results["failed"]), flush=True)
-        sys.exit(1 if results["failed"] else SKIPPED)
+        print("%d passed, %d failed" % (len(check.passed), len(check.failures)), flush=True)
+        sys.exit(1 if failures else SKIPPED)
     workdir = tempfile.mkdtemp(prefix="cg-chaos-")
     kdir = os.path.join(workdir, "kafka")
     handler = logging.FileHandler(os.path.join(workdir, "harness-clients.log"))
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     CLIENT_LOG.addHandler(handler)
     CLIENT_LOG.setLevel(logging.DEBUG)
-    bootstrap = broker("start", kdir)
+    bootstrap = cgtest.start_broker(kdir)["bootstrap"]
     say("broker at %s; work directory %s" % (bootstrap, workdir))
     summary = []
     live = []
@@ -729,14 +696,8 @@ def main():
         print(line)
     for s in skipped:
         print("%s: not available in this build (skipped)" % s)
-    print("%d passed, %d failed" % (results["passed"], results["failed"]), flush=True)
-    if results["failed"]:
-        print("contactgate logs and the broker log in", workdir)
-        sys.exit(1)
-    if args.keep:
-        print("logs kept in", workdir)
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
+    print("%d passed, %d failed" % (len(check.passed), len(check.failures)), flush=True)
+    cgtest.exit_or_clean(workdir, failures, args.keep)
     if skipped:
         sys.exit(SKIPPED)
 

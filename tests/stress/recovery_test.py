@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -45,8 +44,10 @@ from collections import defaultdict
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-KAFKA = os.path.join(ROOT, "deploy", "kafka", "kafka_local.sh")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support"))
+import cgtest  # noqa: E402
+from cgtest import broker  # noqa: E402
+
 PARTITIONS = 6
 TARGETS = {"restart": 10.0, "add": 10.0, "sigterm": 10.0, "loss": 15.0, "zombie": 15.0,
            # Not a target of the issue but a bound: in exactly_once, the dead instance's open
@@ -55,27 +56,13 @@ TARGETS = {"restart": 10.0, "add": 10.0, "sigterm": 10.0, "loss": 15.0, "zombie"
            # the broker's transaction.abort.timed.out.transaction.cleanup.interval.ms (10 s).
            "readable": 25.0}
 T0 = time.time()
-failures = []
+check = cgtest.Checks(ok=None)
+failures = check.failures
 figures = []
 
 
 def say(msg):
     print("[%6.1fs] %s" % (time.time() - T0, msg), flush=True)
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg, flush=True)
-    return cond
-
-
-def broker(cmd, d):
-    out = subprocess.run(["bash", KAFKA, cmd, d], check=True, capture_output=True, text=True)
-    for line in out.stdout.splitlines():
-        if line.startswith("bootstrap="):
-            return line.split("=", 1)[1]
-    return None
 
 
 class Trickle(threading.Thread):
@@ -186,7 +173,7 @@ class Instance:
     def __init__(self, mode, slot, extra=()):
         self.slot = slot
         self.log_path = os.path.join(mode.workdir, "%s.%s.%d.log" % (mode.short, slot, len(mode.procs)))
-        args = [mode.binary, "run", "--brokers", mode.bootstrap, "--group", mode.group,
+        args = ["--brokers", mode.bootstrap, "--group", mode.group,
                 "--set", "topics.input=" + mode.t_in, "--set", "topics.accepted=" + mode.t_ok,
                 "--set", "topics.rejected=" + mode.t_bad, "--set", "http.port=0",
                 "--set", "processing.guarantee=" + mode.name,
@@ -196,14 +183,12 @@ class Instance:
         if mode.name == "exactly_once":
             args += ["--set", "processing.transactional_id=rec-%s-%s" % (mode.tag, slot)]
         args += list(extra)
-        self.log = open(self.log_path, "ab")
         self.started = time.time()
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
+        self.proc = cgtest.start_contactgate(mode.binary, args, self.log_path, append=True)
         mode.procs.append(self)
 
     def text(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode(errors="replace")
+        return cgtest.read_text(self.log_path)
 
     def wait_assigned(self, timeout=30):
         deadline = time.time() + timeout
@@ -399,7 +384,7 @@ def main():
     args = ap.parse_args()
     workdir = tempfile.mkdtemp(prefix="cg-recovery-")
     kdir = os.path.join(workdir, "kafka")
-    bootstrap = broker("start", kdir)
+    bootstrap = cgtest.start_broker(kdir)["bootstrap"]
     say("broker at %s; work directory %s" % (bootstrap, workdir))
     modes = []
     try:
@@ -421,13 +406,7 @@ def main():
     for name, what, sec, target in figures:
         print("%-14s %-8s %5.1f  (<= %.0f)%s" % (name, what, sec, target, "" if sec <= target else "  MISSED"))
     print("%d failed" % len(failures), flush=True)
-    if failures:
-        print("contactgate logs and the broker log in", workdir)
-        sys.exit(1)
-    if args.keep:
-        print("logs kept in", workdir)
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
+    cgtest.exit_or_clean(workdir, failures, args.keep)
 
 
 if __name__ == "__main__":
