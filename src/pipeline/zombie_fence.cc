@@ -19,6 +19,27 @@ bool conf_set(rd_kafka_conf_t* conf, const char* key, const char* value, std::st
   return false;
 }
 
+// A handle of `kind` with contactgate's settings plus `key` = `value` and its own client.id;
+// null (and `error`) when a property is refused or the handle cannot be made.
+rk_ptr make_client(const config::settings& cfg, const std::string& bootstrap, client_kind kind, const char* key,
+                   const char* value, std::string& error) {
+  rd_kafka_conf_t* conf = nullptr;
+  try {
+    conf = make_conf(cfg, bootstrap, kind);
+  } catch (const std::exception& e) {
+    error = e.what();
+    return nullptr;
+  }
+  if (!conf_set(conf, key, value, error) || !conf_set(conf, "client.id", "contactgate-fence", error)) {
+    rd_kafka_conf_destroy(conf);
+    return nullptr;
+  }
+  char err[512];
+  rk_ptr rk(rd_kafka_new(kind == client_kind::producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf, err, sizeof err));
+  if (!rk) error = std::string("cannot create a client: ") + err;
+  return rk;
+}
+
 }  // namespace
 
 std::string owner_metadata(const txn_owner& o) {
@@ -49,27 +70,9 @@ bool is_member(const std::vector<std::string>& member_ids, std::string_view grou
 }
 
 bool zombie_fencer::open_reader(std::string& error) {
-  if (_reader) return true;
-  rd_kafka_conf_t* conf = nullptr;
-  try {
-    conf = make_conf(_cfg, _bootstrap, client_kind::consumer);
-  } catch (const std::exception& e) {
-    error = e.what();
-    return false;
-  }
-  if (!conf_set(conf, "isolation.level", "read_uncommitted", error) ||
-      !conf_set(conf, "client.id", "contactgate-fence", error)) {
-    rd_kafka_conf_destroy(conf);
-    return false;
-  }
-  char err[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  if (rk == nullptr) {
-    error = std::string("cannot create the offsets reader: ") + err;
-    return false;
-  }
-  _reader.reset(rk);
-  return true;
+  if (!_reader)
+    _reader = make_client(_cfg, _bootstrap, client_kind::consumer, "isolation.level", "read_uncommitted", error);
+  return _reader != nullptr;
 }
 
 std::vector<std::string> zombie_fencer::departed_owners(const std::vector<std::int32_t>& partitions,
@@ -119,24 +122,9 @@ std::vector<std::string> zombie_fencer::departed_owners(const std::vector<std::i
 }
 
 bool zombie_fencer::fence(const std::string& transactional_id, int timeout_ms, std::string& error) {
-  rd_kafka_conf_t* conf = nullptr;
-  try {
-    conf = make_conf(_cfg, _bootstrap, client_kind::producer);
-  } catch (const std::exception& e) {
-    error = e.what();
-    return false;
-  }
-  if (!conf_set(conf, "transactional.id", transactional_id.c_str(), error) ||
-      !conf_set(conf, "client.id", "contactgate-fence", error)) {
-    rd_kafka_conf_destroy(conf);
-    return false;
-  }
-  char err[512];
-  rk_ptr p(rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err));
-  if (!p) {
-    error = std::string("cannot create the fencing producer: ") + err;
-    return false;
-  }
+  const rk_ptr p =
+      make_client(_cfg, _bootstrap, client_kind::producer, "transactional.id", transactional_id.c_str(), error);
+  if (!p) return false;
   if (rd_kafka_error_t* e = rd_kafka_init_transactions(p.get(), timeout_ms)) {
     error = rd_kafka_error_string(e);
     rd_kafka_error_destroy(e);
