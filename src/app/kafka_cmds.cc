@@ -1,9 +1,11 @@
 #include "app/kafka_cmds.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <thread>
 
@@ -209,9 +211,46 @@ int run_topics_create(const config_sources& src) {
   return 0;
 }
 
+// Bounds the whole stop. librdkafka 2.0.2 can block without end while it tears its clients
+// down against a broker that hangs (a SIGSTOPped broker held SIGTERM for more than 10 minutes:
+// the destroy joins a broker thread that waits for its in-flight requests). Once a stop signal
+// has arrived, this thread gives the orderly stop pipeline.shutdown_timeout_ms plus 5 s (leaving
+// the group, closing, flushing), then ends the process with the processor's exit code (1 if it
+// had not returned yet). What was not committed is consumed again by the next owner.
+class stop_watchdog {
+ public:
+  stop_watchdog(const std::atomic<bool>& stop, std::chrono::milliseconds shutdown_timeout)
+      : _thread([this, &stop, shutdown_timeout] {
+          while (!stop.load() && !_done.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          const auto until = std::chrono::steady_clock::now() + shutdown_timeout + std::chrono::seconds(5);
+          while (!_done.load() && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          if (_done.load()) return;
+          std::fprintf(stderr,
+                       "contactgate: the Kafka clients did not stop within pipeline.shutdown_timeout_ms + 5 s "
+                       "(Kafka out of reach?); exiting without them\n");
+          std::fflush(nullptr);
+          std::_Exit(_rc.load());
+        }) {}
+  ~stop_watchdog() {
+    _done.store(true);
+    _thread.join();
+  }
+  stop_watchdog(const stop_watchdog&) = delete;
+  stop_watchdog& operator=(const stop_watchdog&) = delete;
+  /// The exit code to use if the teardown after it hangs.
+  void set_rc(int rc) noexcept { _rc.store(rc); }
+
+ private:
+  std::atomic<bool> _done{false};
+  std::atomic<int> _rc{1};
+  std::thread _thread;  // last: starts once the flags exist
+};
+
 int run_processor(const config_sources& src) {
   const config::settings s = load(src);
   install_signals();
+  stop_watchdog watchdog(g_stop, s.shutdown_timeout);
   cluster_choice cluster = choose_cluster(s);
   const judging_kit kit(s);
   pipeline::stats st;
@@ -230,6 +269,7 @@ int run_processor(const config_sources& src) {
       pipeline::processor proc(s, cluster.bootstrap, kit.rules, kit.info, st);
       const sd_notifier notifier(st.running, g_stop, "processing " + s.input_topic + ", group " + s.group_id);
       rc = proc.run(g_stop);
+      watchdog.set_rc(rc);  // then ~processor, which can hang against a hung broker
     }
     if (rc != pipeline::processor::fenced) return rc;
     const auto now = std::chrono::steady_clock::now();

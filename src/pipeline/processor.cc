@@ -67,6 +67,7 @@ struct processor::impl final : rebalance_hooks {
   zombie_fencer fencer;                                                                         // exactly_once only
   const std::string owner_meta{owner_metadata({cfg.transactional_id, cfg.group_instance_id})};  // of our commits
   std::vector<std::int32_t> newly_assigned;  // exactly_once: for fence_departed()
+  bool close_attempted{false};               // close_consumer() ran: destroy without another close
 
   rk_ptr producer, consumer;
   rd_kafka_topic_t* accepted_topic{nullptr};
@@ -979,7 +980,7 @@ struct processor::impl final : rebalance_hooks {
       }
       leave_group(deadline);
     }
-    rd_kafka_consumer_close(consumer.get());  // revokes (revoking()) what is still assigned
+    close_consumer(deadline);  // revokes (revoking()) what is still assigned
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
     rd_kafka_flush(producer.get(), static_cast<int>(std::max<long long>(left, 1000)));
     pool.stop();
@@ -1027,9 +1028,38 @@ struct processor::impl final : rebalance_hooks {
                          "; the other instances take its partitions after session.timeout.ms");
   }
 
+  // rd_kafka_consumer_close() waits for the group coordinator without any bound (librdkafka
+  // 2.0.2): with the broker hung (SIGSTOPped), SIGTERM had not ended contactgate 10 minutes
+  // later. The close runs asynchronously instead; its events (the final revocation) are served
+  // here until it is done or the stop deadline passes (at least one second from now). A
+  // consumer whose close did not finish is destroyed without closing again (~impl): the group
+  // then drops it after session.timeout.ms, as after a crash.
+  void close_consumer(clock_type::time_point deadline) {
+    close_attempted = true;
+    rd_kafka_queue_t* q = rd_kafka_queue_new(consumer.get());
+    if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(consumer.get(), q)) {
+      log(level::warn, std::string("cannot close the consumer: ") + rd_kafka_error_string(e));
+      rd_kafka_error_destroy(e);
+      rd_kafka_queue_destroy(q);
+      return;
+    }
+    const auto until = std::max(deadline, clock_type::now() + std::chrono::seconds(1));
+    while (!rd_kafka_consumer_closed(consumer.get()) && clock_type::now() < until) {
+      rd_kafka_queue_poll_callback(q, 50);  // the rebalance callback: revoking()
+    }
+    if (!rd_kafka_consumer_closed(consumer.get())) {
+      log(level::warn,
+          "the consumer did not close within pipeline.shutdown_timeout_ms (Kafka out of reach?); "
+          "stopping without it: the group drops this member after session.timeout.ms");
+    }
+    rd_kafka_queue_destroy(q);
+  }
+
   ~impl() {
     if (accepted_topic) rd_kafka_topic_destroy(accepted_topic);
     if (rejected_topic) rd_kafka_topic_destroy(rejected_topic);
+    // After close_consumer(), destroying must not close again: that close is unbounded.
+    if (close_attempted && consumer) rd_kafka_destroy_flags(consumer.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     consumer.reset();
     producer.reset();
   }
