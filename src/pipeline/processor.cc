@@ -1045,7 +1045,19 @@ struct processor::impl final : rebalance_hooks {
     }
     const auto until = std::max(deadline, clock_type::now() + std::chrono::seconds(1));
     while (!rd_kafka_consumer_closed(consumer.get()) && clock_type::now() < until) {
-      rd_kafka_queue_poll_callback(q, 50);  // the rebalance callback: revoking()
+      // Events, not callbacks: rd_kafka_queue_poll_callback() asserts on an event that has no
+      // callback (seen in the clean-clone CI: rd_kafka_q_serve, res != RD_KAFKA_OP_RES_PASS).
+      rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 50);
+      if (ev == nullptr) continue;
+      if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {  // the final revocation: revoking()
+        try {
+          handle_rebalance(consumer.get(), rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev),
+                           cfg.input_topic, *this, st);
+        } catch (...) {
+          callback_failed("rebalance");
+        }
+      }
+      rd_kafka_event_destroy(ev);
     }
     if (!rd_kafka_consumer_closed(consumer.get())) {
       log(level::warn,

@@ -6,7 +6,8 @@ in flight when the signal comes, and pipeline.shutdown_timeout_ms = 3000:
 
   1. broker reachable: SIGTERM, exit 0 within the shutdown timeout plus the documented second
      to leave the group (and a second of slack for a loaded machine);
-  2. broker hung (SIGSTOPped): SIGTERM, exit 0 within the shutdown timeout plus 5 s (the
+  2. broker hung (SIGSTOPped; shutdown timeout 1000 ms, so that the broker is stopped for less
+     than its own session timeout): SIGTERM, exit 0 within the shutdown timeout plus 5 s (the
      documented bound when the Kafka clients cannot be torn down), saying why. Before the fix,
      librdkafka's consumer close waited for the coordinator without end: still running after
      10 minutes;
@@ -27,6 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import cgtest  # noqa: E402
 
 SHUTDOWN_MS = 3000
+HUNG_SHUTDOWN_MS = 1000
 COUNT = 300000
 
 # Each group writes its own output topics, so group sd-b's outcomes can be counted apart.
@@ -35,9 +37,9 @@ def topics(group):
             "--set", "topics.rejected=%s.bad" % group]
 
 
-def run_args(bootstrap, group):
+def run_args(bootstrap, group, shutdown_ms=SHUTDOWN_MS):
     return ["-b", bootstrap, "-g", group, "--set", "http.port=0",
-            "--set", "pipeline.shutdown_timeout_ms=%d" % SHUTDOWN_MS, *topics(group)]
+            "--set", "pipeline.shutdown_timeout_ms=%d" % shutdown_ms, *topics(group)]
 
 
 def stop_and_time(proc, limit):
@@ -82,7 +84,10 @@ def main():
 
         # 2. Broker hung.
         log2 = os.path.join(workdir, "hung.log")
-        p = cgtest.start_contactgate(binary, run_args(bootstrap, "sd-b"), log2)
+        # A short timeout: the broker must not stay stopped for its own session timeout
+        # (broker.session.timeout.ms, 9 s), or the controller fences it and its partitions
+        # stay leaderless after it resumes.
+        p = cgtest.start_contactgate(binary, run_args(bootstrap, "sd-b", HUNG_SHUTDOWN_MS), log2)
         time.sleep(1.5)  # mid-backlog: work in flight
         os.kill(broker_pid, signal.SIGSTOP)
         stopped = True
@@ -90,7 +95,7 @@ def main():
         took = stop_and_time(p, 60)
         os.kill(broker_pid, signal.SIGCONT)
         stopped = False
-        limit = SHUTDOWN_MS / 1000 + 5 + 2
+        limit = HUNG_SHUTDOWN_MS / 1000 + 5 + 2
         print("   broker hung: SIGTERM to exit %s s (exit %s)"
               % ("%.1f" % took if took is not None else "> 60", p.returncode), flush=True)
         check(took is not None and took <= limit and p.returncode == 0,
