@@ -1049,14 +1049,8 @@ struct processor::impl final : rebalance_hooks {
       // callback (seen in the clean-clone CI: rd_kafka_q_serve, res != RD_KAFKA_OP_RES_PASS).
       rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 50);
       if (ev == nullptr) continue;
-      if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {  // the final revocation: revoking()
-        try {
-          handle_rebalance(consumer.get(), rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev),
-                           cfg.input_topic, *this, st);
-        } catch (...) {
-          callback_failed("rebalance");
-        }
-      }
+      if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)  // the final revocation: revoking()
+        on_rebalance(consumer.get(), rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev), this);
       rd_kafka_event_destroy(ev);
     }
     if (!rd_kafka_consumer_closed(consumer.get())) {
