@@ -1,11 +1,15 @@
 #include "emit/records.h"
 
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 #include <ctime>
 
 #include "core/format.h"
 #include "core/utf8.h"
+#include "emit/json_buffer.h"
 #include "emit/json_writer.h"
+#include "emit/reason_cache.h"
 
 namespace cg::emit {
 
@@ -59,25 +63,50 @@ validator_info make_validator_info(std::string version, std::string phone_data, 
 
 namespace {
 
-void write_source(json_writer& w, const source_info& src, long long index) {
+void put_string(buffer_json_writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+void write_source(buffer_json_writer& w, const source_info& src, long long index) {
   w.StartObject();
-  write_key(w, "topic");
-  write_string(w, src.topic);
-  write_key(w, "partition");
+  w.key<"topic">();
+  put_string(w, src.topic);
+  w.key<"partition">();
   w.Int(src.partition);
-  write_key(w, "offset");
+  w.key<"offset">();
   w.Int64(src.offset);
-  write_key(w, "index");
+  w.key<"index">();
   if (index >= 0)
     w.Int64(index);
   else
     w.Null();
-  write_key(w, "timestamp");
+  w.key<"timestamp">();
   if (src.timestamp_ms >= 0)
     w.Int64(src.timestamp_ms);
   else
     w.Null();
   w.EndObject();
+}
+
+// iso8601_utc() for the rejection records: the date and time of day are formatted once per
+// second per thread (gmtime_r and snprintf cost more than the rest of a small record).
+std::string_view rejected_at(std::int64_t ms, char (&buf)[32]) {
+  thread_local std::int64_t cached_second = INT64_MIN;
+  thread_local std::string cached;  // "YYYY-MM-DDTHH:MM:SS."
+  const std::int64_t second = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  if (second != cached_second) {
+    cached = iso8601_utc(second * 1000);
+    cached.resize(cached.size() - 4);  // drop "000Z"
+    cached_second = second;
+  }
+  const int milli = static_cast<int>(ms - second * 1000);
+  std::memcpy(buf, cached.data(), cached.size());
+  char* p = buf + cached.size();
+  *p++ = static_cast<char>('0' + milli / 100);
+  *p++ = static_cast<char>('0' + milli / 10 % 10);
+  *p++ = static_cast<char>('0' + milli % 10);
+  *p++ = 'Z';
+  return {buf, static_cast<std::size_t>(p - buf)};
 }
 
 }  // namespace
@@ -116,46 +145,56 @@ out_message rejection(const reason_list& reasons, const field_value* correlation
   }
   bool retryable = false;
   for (const reason& r : reasons) retryable |= r.code == reason_code::internal_server_error;
-  m.body.reserve(512 + info.json.size() + record.size() * 2);
-  string_sink sink(m.body);
-  json_writer w(sink);
+  // One writer and reason cache per thread: the writer keeps its level stack, the cache the
+  // rendered reasons (a hit costs a hash instead of building the message text).
+  thread_local buffer_json_writer w;
+  thread_local reason_json_cache reason_json{256};
+  m.body.reserve_exact(512 + info.json.size() + record.size() * 2);
+  w.Reset(m.body);
   w.StartObject();
-  write_key(w, "error_code");
+  w.key<"error_code">();
   w.Int(30647);
-  write_key(w, "error_message");
-  write_string(w, "Failed to Upsert Contact");
-  write_key(w, "correlation_id");
+  w.key<"error_message">();
+  w.string_literal<"Failed to Upsert Contact">();
+  w.key<"correlation_id">();
   if (has_cid)
-    write_string(w, correlation_id->text);
+    put_string(w, correlation_id->text);
   else
     w.Null();
-  write_key(w, "retryable");
+  w.key<"retryable">();
   w.Bool(retryable);
-  write_key(w, "reasons");
-  write_reasons(w, reasons);
-  write_key(w, "record");
-  std::string_view encoding;
+  w.key<"reasons">();
+  w.StartArray();
+  for (const reason& r : reasons) {
+    const std::string_view json = reason_json.json_of(r);
+    w.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+  }
+  w.EndArray();
+  w.key<"record">();
   if (kind == record_kind::json) {  // the contact object exactly as received
     w.RawValue(record.data(), record.size(), rapidjson::kObjectType);
-    encoding = "json";
+    w.key<"record_encoding">();
+    w.string_literal<"json">();
   } else if (kind == record_kind::omitted) {
     w.Null();
-    encoding = "omitted";
+    w.key<"record_encoding">();
+    w.string_literal<"omitted">();
   } else if (find_invalid_utf8(record) == std::string_view::npos) {
-    write_string(w, record);
-    encoding = "string";
+    put_string(w, record);
+    w.key<"record_encoding">();
+    w.string_literal<"string">();
   } else {
-    write_string(w, base64(record));
-    encoding = "base64";
+    put_string(w, base64(record));
+    w.key<"record_encoding">();
+    w.string_literal<"base64">();
   }
-  write_key(w, "record_encoding");
-  write_string(w, encoding);
-  write_key(w, "source");
+  w.key<"source">();
   write_source(w, src, index);
-  write_key(w, "validator");
+  w.key<"validator">();
   w.RawValue(info.json.data(), info.json.size(), rapidjson::kObjectType);
-  write_key(w, "rejected_at");
-  write_string(w, iso8601_utc(now_ms));
+  w.key<"rejected_at">();
+  char at[32];
+  put_string(w, rejected_at(now_ms, at));
   w.EndObject();
   return m;
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/outcome.h"
+#include "emit/json_buffer.h"
 
 namespace cg::emit {
 
@@ -33,7 +34,7 @@ struct out_message {
   bool has_correlation_id{false};
   long long index{-1};    ///< the contact's position in the payload; -1 for the whole payload
   std::string_view raw;   ///< accepted: the contact's exact bytes (a view into the input payload)
-  std::string body;       ///< rejected: the JSON rejection record
+  output_buffer body;     ///< rejected: the JSON rejection record
   reason_list reasons{};  ///< rejected contacts (for metrics); malformed: the one reason
   bool malformed{false};
   bool replaced{false};  ///< an INTERNAL_SERVER_ERROR stand-in for an output Kafka refused
@@ -44,9 +45,7 @@ struct out_message {
            : key_source == key_from::correlation_id ? std::string_view(correlation_id)
                                                     : std::string_view();
   }
-  [[nodiscard]] std::string_view value() const noexcept {
-    return dest == destination::accepted ? raw : std::string_view(body);
-  }
+  [[nodiscard]] std::string_view value() const noexcept { return dest == destination::accepted ? raw : body.view(); }
 };
 
 /// Receives one output's headers, in order. Implementations must not throw on the pipeline's

@@ -189,7 +189,7 @@ struct processor::impl final : rebalance_hooks {
     const std::string_view key = r.key();
     const rd_kafka_resp_err_t e =
         rd_kafka_producev(producer.get(), RD_KAFKA_V_RKT(rejected_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                          RD_KAFKA_V_VALUE(r.body.data(), r.body.size()),
+                          RD_KAFKA_V_VALUE(const_cast<char*>(r.body.data()), r.body.size()),
                           RD_KAFKA_V_KEY(r.has_key() ? key.data() : nullptr, r.has_key() ? key.size() : 0),
                           RD_KAFKA_V_HEADERS(rh), RD_KAFKA_V_OPAQUE(&j), RD_KAFKA_V_END);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return true;

@@ -97,6 +97,44 @@ TEST_F(Records, RejectionRecordHasEveryFieldAndHeaders) {
   EXPECT_EQ(std::string_view(doc["rejected_at"]), "1970-01-01T00:00:00.000Z");
 }
 
+TEST_F(Records, RejectionRecordBytes) {
+  // The whole record, byte for byte: member order, escaping, the contact inserted verbatim.
+  const payload_outcome po = [&] {
+    payload_outcome o;
+    validator.validate(R"({"correlation_id":"a\u00e9\"b","contact_id":"+14155552671","country_iso_code":"US" })", o);
+    return o;
+  }();
+  out_list out;
+  build_outputs(po, "", src, info, 1795801295781, out);
+  ASSERT_EQ(out.size(), 1u);
+  // RapidJSON escapes only what JSON requires: the unescaped é is written as UTF-8.
+  EXPECT_EQ(
+      out[0].value(),
+      "{\"error_code\":30647,\"error_message\":\"Failed to Upsert Contact\",\"correlation_id\":\"a\xC3\xA9\\\"b\","
+      R"x("retryable":false,"reasons":[{"code":"INVALID_CORRELATION_ID","field":"correlation_id",)x"
+      R"x("detail":"WRONG_LENGTH","message":"correlation_id must be exactly 32 hexadecimal characters (found 4)"}],)x"
+      R"x("record":{"correlation_id":"a\u00e9\"b","contact_id":"+14155552671","country_iso_code":"US" },)x"
+      R"x("record_encoding":"json","source":{"topic":"contacts.upsert","partition":2,"offset":1834,"index":0,)x"
+      R"x("timestamp":1795801295781},"validator":{"version":"1.2.3","phone_data":"pn","country_data":"iso",)x"
+      R"x("postal_data":"postal"},"rejected_at":"2026-11-27T17:41:35.781Z"})x");
+}
+
+TEST_F(Records, RejectedAtFollowsTheClockAcrossSecondsAndBack) {
+  // rejected_at caches the formatted second per thread: every millisecond must still be exact,
+  // also when the clock steps back.
+  for (const std::int64_t ms : {1795801295781LL, 1795801295782LL, 1795801295999LL, 1795801296000LL, 1795801296001LL,
+                                1795801295000LL, 1795887695123LL, 0LL, 1795801296001LL}) {
+    auto out = outputs(R"({"correlation_id":"abc","contact_id":"+14155552671","country_iso_code":"US"})");
+    out_list again;
+    payload_outcome po;
+    validator.validate(payloads.back(), po);
+    build_outputs(po, payloads.back(), src, info, ms, again);
+    simdjson::dom::parser p;
+    simdjson::dom::element doc = p.parse(again[0].value());
+    EXPECT_EQ(std::string_view(doc["rejected_at"]), iso8601_utc(ms)) << ms;
+  }
+}
+
 TEST_F(Records, MalformedPayloadKeepsRawBytesAsStringOrBase64) {
   auto out = outputs("not json");
   ASSERT_EQ(out.size(), 1u);
