@@ -4,6 +4,7 @@
 // function (phonenumberutil.cc) whose behaviour it reproduces.
 #include "validate/phone_fast.h"
 
+#include <google/protobuf/arena.h>
 #include <phonenumbers/phonemetadata.pb.h>
 
 #include <algorithm>
@@ -200,9 +201,18 @@ bool known_type(const region_spec& r, const std::vector<char>& present, std::siz
                      [&](const auto& t) { return has_tag(present, t.first) && ((t.second >> len) & 1u) != 0; });
 }
 
+pn::PhoneMetadataCollection* parse_collection(google::protobuf::Arena& arena) {
+  auto* collection = google::protobuf::Arena::CreateMessage<pn::PhoneMetadataCollection>(&arena);
+  if (!collection->ParseFromArray(pn::metadata_get(), pn::metadata_size()))
+    fail("cannot parse libphonenumber metadata");
+  return collection;
+}
+
 std::unique_ptr<tables> build_tables() {
-  pn::PhoneMetadataCollection collection;
-  if (!collection.ParseFromArray(pn::metadata_get(), pn::metadata_size())) fail("cannot parse libphonenumber metadata");
+  // The parsed collection lives in an arena: it is only read here, and its ~250 messages and
+  // thousands of strings are then allocated in a few blocks and released at once.
+  google::protobuf::Arena arena;
+  const pn::PhoneMetadataCollection& collection = *parse_collection(arena);
 
   // PhoneNumberUtil's constructor: region -> metadata (first wins), non-geographic calling code
   // -> metadata, calling code -> region list (main country pushed to the front).

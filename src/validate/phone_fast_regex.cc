@@ -4,8 +4,8 @@
 // leftmost-first semantics. Build-time code throws std::runtime_error; the matchers used per
 // number (run_dfa, prefix_matcher::looking_at) never throw or allocate.
 #include <algorithm>
+#include <bit>
 #include <cstring>
-#include <map>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -279,20 +279,31 @@ regex_node parse_regex(std::string_view pattern, int* captures) {
 // ---------------------------------------------------------------------------------------------
 
 struct dfa_builder::impl {
+  static constexpr std::uint32_t none = UINT32_MAX;
   struct nstate {
     std::uint16_t chars{0};  // non-zero: a digit edge to `to`
     std::uint32_t to{0};
     int tag{-1};
-    std::vector<std::uint32_t> eps;
+    std::uint32_t eps_head{none};  // first epsilon edge in `edges`, none: no epsilon edge
+  };
+  // Epsilon edges of all states in one array, as per-state singly linked lists: a vector per
+  // state cost an allocation for each of the many thousand states of a calling code's NFA.
+  struct edge {
+    std::uint32_t to;
+    std::uint32_t next;
   };
   std::vector<nstate> states{nstate{}};  // state 0: the common start
+  std::vector<edge> edges;
   int tags{0};
 
   std::uint32_t make() {
     states.emplace_back();
     return static_cast<std::uint32_t>(states.size() - 1);
   }
-  void eps(std::uint32_t from, std::uint32_t to) { states[from].eps.push_back(to); }
+  void eps(std::uint32_t from, std::uint32_t to) {
+    edges.push_back(edge{to, states[from].eps_head});
+    states[from].eps_head = static_cast<std::uint32_t>(edges.size() - 1);
+  }
 
   // Adds the fragment of `n` starting at `from`; returns its end. Loops only ever jump back to
   // states created inside the fragment, so fragments can be chained freely.
@@ -382,90 +393,237 @@ int dfa_builder::add(const regex_node& pattern, bool prefix) {
 
 namespace {
 
-struct vec_hash {
-  std::size_t operator()(const std::vector<std::uint32_t>& v) const noexcept {
-    std::uint64_t h = 1469598103934665603ull;
-    for (std::uint32_t x : v) {
-      h ^= x;
-      h *= 1099511628211ull;
-    }
-    return static_cast<std::size_t>(h ^ (h >> 29));
+// Hash of a short array of small integers: independent products summed (no serial multiply
+// chain, so the key's cells are hashed in parallel), then murmur3's finaliser.
+std::uint64_t hash_cells(const std::uint32_t* p, std::size_t n) noexcept {
+  std::uint64_t h = n * 0x9E3779B97F4A7C15ull;
+  for (std::size_t i = 0; i < n; ++i) h += (p[i] + 0x632BE59BD9B4E019ull * (i + 1)) * 0xC2B2AE3D27D4EB4Full;
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+// Sorts a short run of state numbers; the runs sorted here hold a handful of elements, where an
+// insertion sort beats std::sort's introsort set-up.
+void sort_small(std::uint32_t* first, std::uint32_t* last) noexcept {
+  if (last - first > 24) {
+    std::sort(first, last);
+    return;
   }
+  for (std::uint32_t* i = first + (first != last); i < last; ++i) {
+    const std::uint32_t v = *i;
+    std::uint32_t* j = i;
+    for (; j > first && *(j - 1) > v; --j) *j = *(j - 1);
+    *j = v;
+  }
+}
+
+// Interns sorted NFA state sets as dense ids (0, 1, ... in first-seen order). The sets live
+// back to back in one array and the index is open-addressed over ids, so interning costs no
+// allocation per set (the vector-keyed unordered_map copied every key twice).
+class set_interner {
+ public:
+  explicit set_interner(std::size_t max_sets) : _max(max_sets), _slots(1024, 0) {}
+
+  std::size_t size() const noexcept { return _off.size() - 1; }
+  const std::uint32_t* begin(std::size_t id) const noexcept { return _pool.data() + _off[id]; }
+  const std::uint32_t* end(std::size_t id) const noexcept { return _pool.data() + _off[id + 1]; }
+
+  // `p` must not point into this interner (the pool may grow).
+  std::uint32_t intern(const std::uint32_t* p, std::size_t n) {
+    const std::uint64_t h = hash_cells(p, n);
+    std::size_t mask = _slots.size() - 1;
+    std::size_t j = static_cast<std::size_t>(h) & mask;
+    for (; _slots[j] != 0; j = (j + 1) & mask) {
+      const std::uint32_t id = _slots[j] - 1;
+      if (_hashes[id] == h && _off[id + 1] - _off[id] == n && std::equal(p, p + n, _pool.data() + _off[id])) return id;
+    }
+    const std::size_t id = size();
+    if (id >= _max) throw std::runtime_error("phone automaton too large");
+    _pool.insert(_pool.end(), p, p + n);
+    _off.push_back(static_cast<std::uint32_t>(_pool.size()));
+    _hashes.push_back(h);
+    _slots[j] = static_cast<std::uint32_t>(id + 1);
+    if (2 * size() > _slots.size()) grow();
+    return static_cast<std::uint32_t>(id);
+  }
+
+ private:
+  void grow() {
+    _slots.assign(_slots.size() * 2, 0);
+    const std::size_t mask = _slots.size() - 1;
+    for (std::size_t id = 0; id < size(); ++id) {
+      std::size_t j = static_cast<std::size_t>(_hashes[id]) & mask;
+      while (_slots[j] != 0) j = (j + 1) & mask;
+      _slots[j] = static_cast<std::uint32_t>(id + 1);
+    }
+  }
+
+  std::size_t _max;
+  std::vector<std::uint32_t> _pool;
+  std::vector<std::uint32_t> _off{0};  // set id: _pool[_off[id], _off[id + 1])
+  std::vector<std::uint64_t> _hashes;  // per set id
+  std::vector<std::uint32_t> _slots;   // set id + 1, 0: empty; a power of two, at most half full
 };
 
 }  // namespace
 
 std::uint32_t dfa_builder::build(const std::function<std::uint32_t(const std::vector<int>&)>& signature,
                                  std::vector<std::uint32_t>& cells, std::size_t max_states) {
+  constexpr std::uint32_t none = UINT32_MAX;
   const impl& m = *_impl;
   const std::size_t nn = m.states.size();
-  // Only states with a digit edge or a tag are kept in subset keys (the rest are epsilon glue).
+  // Only key states (a digit edge or a tag) are kept in subsets; the rest are epsilon glue.
+  // Key states get dense numbers in NFA order (so sorted sets stay sorted the same way), and the
+  // subset construction below only touches these small dense arrays.
+  std::vector<std::uint32_t> dense(nn, none);
+  std::vector<std::uint16_t> chars;  // per key state
+  std::vector<int> tag_of;           // per key state
+  for (std::size_t s = 0; s < nn; ++s) {
+    const auto& st = m.states[s];
+    if (st.chars == 0 && st.tag < 0) continue;
+    dense[s] = static_cast<std::uint32_t>(chars.size());
+    chars.push_back(st.chars);
+    tag_of.push_back(st.tag);
+  }
+  const std::size_t nk = chars.size();
+
+  // The epsilon closure behind each digit edge, computed once per key state instead of once
+  // per subset state and digit: succ(a) = the sorted key states of closure(a.to).
   std::vector<std::uint32_t> mark(nn, 0);
   std::uint32_t generation = 0;
   std::vector<std::uint32_t> stack;
-  auto closure = [&](const std::vector<std::uint32_t>& seeds) {
+  auto close_into = [&](std::uint32_t seed, std::vector<std::uint32_t>& out) {
     ++generation;
-    std::vector<std::uint32_t> out;
-    stack.assign(seeds.begin(), seeds.end());
+    const std::size_t from = out.size();
+    stack.assign(1, seed);
     while (!stack.empty()) {
       const std::uint32_t s = stack.back();
       stack.pop_back();
       if (mark[s] == generation) continue;
       mark[s] = generation;
-      const auto& st = m.states[s];
-      if (st.chars != 0 || st.tag >= 0) out.push_back(s);
-      for (std::uint32_t e : st.eps) {
-        if (mark[e] != generation) stack.push_back(e);
+      if (dense[s] != none) out.push_back(dense[s]);
+      for (std::uint32_t e = m.states[s].eps_head; e != impl::none; e = m.edges[e].next) {
+        if (mark[m.edges[e].to] != generation) stack.push_back(m.edges[e].to);
       }
     }
-    std::sort(out.begin(), out.end());
-    return out;
+    sort_small(out.data() + from, out.data() + out.size());
   };
+  std::vector<std::uint32_t> succ;             // all succ lists back to back
+  std::vector<std::uint32_t> succ_at(nk + 1);  // succ(a) = succ[succ_at[a], succ_at[a + 1])
+  for (std::size_t s = 0; s < nn; ++s) {
+    if (dense[s] == none) continue;
+    if (m.states[s].chars != 0) close_into(m.states[s].to, succ);
+    succ_at[dense[s] + 1] = static_cast<std::uint32_t>(succ.size());
+  }
 
-  std::unordered_map<std::vector<std::uint32_t>, std::uint32_t, vec_hash> ids;
-  std::vector<std::vector<std::uint32_t>> sets;
+  set_interner sets(max_states);
   std::vector<std::uint32_t> next;  // subset DFA: 10 successors per state
-  auto intern = [&](std::vector<std::uint32_t>&& set) {
-    auto [it, fresh] = ids.try_emplace(set, static_cast<std::uint32_t>(sets.size()));
-    if (fresh) {
-      if (sets.size() >= max_states) throw std::runtime_error("phone automaton too large");
-      sets.push_back(std::move(set));
-    }
-    return it->second;
-  };
-  intern(closure({0}));
-  std::vector<std::uint32_t> seeds;
+  {
+    std::vector<std::uint32_t> start;
+    close_into(0, start);
+    sets.intern(start.data(), start.size());
+  }
+  // Per key state, the id of its succ set once interned: a subset state whose digit d leaves
+  // through a single edge (the common case) then costs no hashing at all.
+  std::vector<std::uint32_t> succ_id(nk, none);
+  std::uint32_t empty_id = none;
+  std::vector<std::uint32_t> kmark(nk, 0);  // union marks, over key states
+  std::uint32_t kgeneration = 0;
+  std::vector<std::uint32_t> cur;
+  std::vector<std::uint64_t> cols;  // digit d: bit k of word w set when cur[64 w + k] has d
+  std::vector<std::uint32_t> cand;
   for (std::size_t i = 0; i < sets.size(); ++i) {
-    std::uint32_t row[10];
-    for (int d = 0; d < 10; ++d) {
-      seeds.clear();
-      for (std::uint32_t s : sets[i]) {
-        const auto& st = m.states[s];
-        if ((st.chars >> d) & 1u) seeds.push_back(st.to);
+    cur.assign(sets.begin(i), sets.end(i));  // interning below may move the pool
+    const std::size_t words = (cur.size() + 63) / 64;
+    cols.assign(10 * words, 0);
+    for (std::size_t k = 0; k < cur.size(); ++k) {
+      for (unsigned c = chars[cur[k]]; c != 0; c &= c - 1) {
+        cols[static_cast<std::size_t>(std::countr_zero(c)) * words + k / 64] |= std::uint64_t{1} << (k % 64);
       }
-      row[d] = intern(closure(seeds));
+    }
+    std::uint32_t row[10];
+    for (std::size_t d = 0; d < 10; ++d) {
+      const std::uint64_t* col = cols.data() + d * words;
+      // Digits leaving through the same edges (\d, [2-9], ...) share the successor.
+      std::size_t e = 0;
+      for (; e < d; ++e) {
+        const std::uint64_t* other = cols.data() + e * words;
+        std::size_t w = 0;
+        while (w < words && col[w] == other[w]) ++w;
+        if (w == words) break;
+      }
+      if (e < d) {
+        row[d] = row[e];
+        continue;
+      }
+      std::size_t edges = 0, first = 0;
+      for (std::size_t w = 0; w < words; ++w) {
+        if (col[w] != 0 && edges == 0) first = 64 * w + static_cast<std::size_t>(std::countr_zero(col[w]));
+        edges += static_cast<std::size_t>(std::popcount(col[w]));
+      }
+      if (edges == 0) {
+        if (empty_id == none) empty_id = sets.intern(cand.data(), 0);
+        row[d] = empty_id;
+        continue;
+      }
+      if (edges == 1) {
+        const std::uint32_t a = cur[first];
+        if (succ_id[a] == none) succ_id[a] = sets.intern(succ.data() + succ_at[a], succ_at[a + 1] - succ_at[a]);
+        row[d] = succ_id[a];
+        continue;
+      }
+      ++kgeneration;
+      cand.clear();
+      for (std::size_t w = 0; w < words; ++w) {
+        for (std::uint64_t b = col[w]; b != 0; b &= b - 1) {
+          const std::uint32_t a = cur[64 * w + static_cast<std::size_t>(std::countr_zero(b))];
+          for (std::uint32_t j = succ_at[a]; j < succ_at[a + 1]; ++j) {
+            const std::uint32_t x = succ[j];
+            if (kmark[x] != kgeneration) {
+              kmark[x] = kgeneration;
+              cand.push_back(x);
+            }
+          }
+        }
+      }
+      sort_small(cand.data(), cand.data() + cand.size());
+      row[d] = sets.intern(cand.data(), cand.size());
     }
     next.insert(next.end(), row, row + 10);
   }
   const std::size_t n = sets.size();
 
-  // Outputs, one per subset state (memoised on the accepted tag set).
-  std::map<std::vector<int>, std::uint32_t> sig_memo;
+  // Outputs, one per subset state, memoised on the accepted tag set (interned like the subsets:
+  // a map keyed by vectors cost a node and a key copy per distinct set, and a compare per probe).
   std::vector<std::uint32_t> out(n);
-  std::vector<int> tags;
-  for (std::size_t i = 0; i < n; ++i) {
-    tags.clear();
-    for (std::uint32_t s : sets[i]) {
-      if (m.states[s].tag >= 0) tags.push_back(m.states[s].tag);
+  {
+    set_interner tag_sets(SIZE_MAX);
+    std::vector<std::uint32_t> sig_of;  // per tag set id
+    std::vector<std::uint32_t> tags;
+    std::vector<int> tag_list;
+    for (std::size_t i = 0; i < n; ++i) {
+      tags.clear();
+      for (const std::uint32_t* p = sets.begin(i); p != sets.end(i); ++p) {
+        if (tag_of[*p] >= 0) tags.push_back(static_cast<std::uint32_t>(tag_of[*p]));
+      }
+      std::sort(tags.begin(), tags.end());
+      tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+      const std::uint32_t id = tag_sets.intern(tags.data(), tags.size());
+      if (id == sig_of.size()) {
+        tag_list.assign(tags.begin(), tags.end());
+        sig_of.push_back(signature(tag_list));
+      }
+      out[i] = sig_of[id];
     }
-    std::sort(tags.begin(), tags.end());
-    tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
-    auto it = sig_memo.find(tags);
-    if (it == sig_memo.end()) it = sig_memo.emplace(tags, signature(tags)).first;
-    out[i] = it->second;
   }
 
-  // Moore minimisation: start from the partition by output, refine by successor classes.
+  // Moore minimisation: start from the partition by output, refine by successor classes. Any
+  // correct refinement yields the same partition, and the emission below numbers its classes
+  // canonically, so the tables do not depend on how classes are numbered here.
   std::vector<std::uint32_t> cls(n);
   std::size_t classes = 0;
   {
@@ -476,20 +634,184 @@ std::uint32_t dfa_builder::build(const std::function<std::uint32_t(const std::ve
     }
     classes = by_out.size();
   }
-  for (;;) {
-    std::unordered_map<std::vector<std::uint32_t>, std::uint32_t, vec_hash> keyed;
-    std::vector<std::uint32_t> refined(n);
-    std::vector<std::uint32_t> key(11);
+  {
+    // Refinement by successor classes (Moore's rounds), touching only what can change: after a
+    // round, the members of a class have equal successor classes except the states flagged
+    // dirty (a successor of theirs moved to another class since they were last compared). A
+    // round therefore compares only dirty states, with their class's common successor classes;
+    // those that differ leave, grouped by successor classes, and the states that stay keep the
+    // class id. The fixpoint is the same coarsest partition as with full Moore rounds.
+    //
+    // Predecessors (CSR), without the repeats of a row's runs of equal successors ([2-9] ...).
+    std::vector<std::uint32_t> pred_at(n + 1, 0);
     for (std::size_t i = 0; i < n; ++i) {
-      key[0] = cls[i];
-      for (int d = 0; d < 10; ++d) key[1 + d] = cls[next[i * 10 + d]];
-      auto [it, fresh] = keyed.try_emplace(key, static_cast<std::uint32_t>(keyed.size()));
-      refined[i] = it->second;
+      const std::uint32_t* row = next.data() + i * 10;
+      ++pred_at[row[0] + 1];
+      for (std::size_t d = 1; d < 10; ++d) {
+        if (row[d] != row[d - 1]) ++pred_at[row[d] + 1];
+      }
     }
-    const std::size_t now = keyed.size();
-    cls.swap(refined);
-    if (now == classes) break;
-    classes = now;
+    for (std::size_t i = 0; i < n; ++i) pred_at[i + 1] += pred_at[i];
+    std::vector<std::uint32_t> preds(pred_at[n]);
+    {
+      std::vector<std::uint32_t> fill(pred_at.begin(), pred_at.end() - 1);
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::uint32_t* row = next.data() + i * 10;
+        preds[fill[row[0]]++] = static_cast<std::uint32_t>(i);
+        for (std::size_t d = 1; d < 10; ++d) {
+          if (row[d] != row[d - 1]) preds[fill[row[d]]++] = static_cast<std::uint32_t>(i);
+        }
+      }
+    }
+
+    // The states of each class are contiguous in `elems` ([begin, end) per class; pos is the
+    // inverse), so leavers are moved out of a class without visiting the states that stay.
+    std::vector<std::uint32_t> elems(n), pos(n), begin(n, 0), end(n, 0);
+    {
+      std::vector<std::uint32_t> at(classes + 1, 0);
+      for (std::size_t i = 0; i < n; ++i) ++at[cls[i] + 1];
+      for (std::size_t c = 0; c < classes; ++c) {
+        at[c + 1] += at[c];
+        begin[c] = at[c];
+        end[c] = at[c + 1];
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        pos[i] = at[cls[i]]++;
+        elems[pos[i]] = static_cast<std::uint32_t>(i);
+      }
+    }
+
+    // Successor classes of the leavers' groups, by group id, indexed by an open-addressed
+    // table of (hash high half << 32) | (group id + 1) slots, 0: empty; cleared per class.
+    constexpr std::size_t key_len = 10;
+    std::size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    const std::size_t mask = cap - 1;
+    std::vector<std::uint64_t> slot(cap, 0);
+    std::vector<std::uint32_t> used;
+    std::vector<std::uint32_t> group_keys(n * key_len);
+    auto key_of = [&](std::uint32_t s, std::uint32_t* key) {
+      for (std::size_t d = 0; d < key_len; ++d) key[d] = cls[next[s * 10 + d]];
+    };
+
+    std::vector<char> dirty(n, 1);
+    std::vector<std::uint32_t> dirty_list(elems);  // everything, already in class order
+    std::vector<char> in_run(n, 0), leaving(n, 0);
+    std::vector<std::uint32_t> work;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> leavers;  // (state, new class), one class
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> moved;    // (state, new class), the round
+    std::vector<std::uint32_t> at;
+    while (!dirty_list.empty()) {
+      work.clear();
+      for (std::uint32_t s : dirty_list) {
+        dirty[s] = 0;
+        if (end[cls[s]] - begin[cls[s]] > 1) work.push_back(s);  // a class of one cannot split
+      }
+      dirty_list.clear();
+      // Group by class (the order within a class does not matter).
+      if (!std::is_sorted(work.begin(), work.end(),
+                          [&](std::uint32_t a, std::uint32_t b) { return cls[a] < cls[b]; })) {
+        std::sort(work.begin(), work.end(), [&](std::uint32_t a, std::uint32_t b) { return cls[a] < cls[b]; });
+      }
+      std::size_t count = classes;
+      for (std::size_t a = 0; a < work.size();) {
+        const std::uint32_t c = cls[work[a]];
+        std::size_t b = a;
+        while (b < work.size() && cls[work[b]] == c) ++b;
+        const std::uint32_t lo = begin[c], hi = end[c];
+        // The class's common successor classes: those of a state that is not dirty, else
+        // (every member dirty) those of the first dirty one, which then stays.
+        std::uint32_t ref[key_len];
+        std::uint32_t ref_state = work[a];
+        if (b - a < hi - lo) {
+          for (std::size_t k = a; k < b; ++k) in_run[work[k]] = 1;
+          std::uint32_t k = lo;
+          while (in_run[elems[k]] != 0) ++k;
+          ref_state = elems[k];
+          for (std::size_t x = a; x < b; ++x) in_run[work[x]] = 0;
+        }
+        key_of(ref_state, ref);
+        const std::size_t first_new = count;
+        for (std::size_t k = a; k < b; ++k) {
+          const std::uint32_t s = work[k];
+          std::uint32_t key[key_len];
+          key_of(s, key);
+          std::uint32_t diff = 0;
+          for (std::size_t d = 0; d < key_len; ++d) diff |= key[d] ^ ref[d];
+          if (diff == 0) continue;
+          const std::uint64_t h = hash_cells(key, key_len);
+          const std::uint64_t tag = h & 0xFFFFFFFF00000000ull;
+          for (std::size_t j = static_cast<std::size_t>(h) & mask;; j = (j + 1) & mask) {
+            const std::uint64_t e = slot[j];
+            if (e == 0) {
+              const auto id = static_cast<std::uint32_t>(count++);
+              slot[j] = tag | (id + 1u);
+              used.push_back(static_cast<std::uint32_t>(j));
+              std::copy(key, key + key_len, group_keys.begin() + static_cast<std::ptrdiff_t>(id * key_len));
+              leavers.emplace_back(s, id);
+              break;
+            }
+            if ((e & 0xFFFFFFFF00000000ull) != tag) continue;
+            const std::uint32_t id = static_cast<std::uint32_t>(e) - 1;
+            const std::uint32_t* g = group_keys.data() + id * key_len;
+            std::uint32_t gdiff = 0;
+            for (std::size_t d = 0; d < key_len; ++d) gdiff |= g[d] ^ key[d];
+            if (gdiff == 0) {
+              leavers.emplace_back(s, id);
+              break;
+            }
+          }
+        }
+        for (std::uint32_t j : used) slot[j] = 0;
+        used.clear();
+        a = b;
+        if (leavers.empty()) continue;
+        // Move the leavers to the end of the class's range, ordered by new class.
+        const std::size_t groups = count - first_new;
+        at.assign(groups + 1, 0);
+        for (const auto& [s, id] : leavers) ++at[id - first_new + 1];
+        for (std::size_t g = 0; g < groups; ++g) at[g + 1] += at[g];
+        const std::uint32_t split = hi - static_cast<std::uint32_t>(leavers.size());
+        for (std::size_t g = 0; g < groups; ++g) {
+          begin[first_new + g] = split + at[g];
+          end[first_new + g] = split + at[g + 1];
+        }
+        end[c] = split;
+        // Swap the leavers out of the stayers' part [lo, split), then order [split, hi).
+        for (const auto& l : leavers) leaving[l.first] = 1;
+        std::uint32_t q = split;
+        for (const auto& l : leavers) {
+          const std::uint32_t s = l.first;
+          if (pos[s] >= split) continue;
+          while (leaving[elems[q]] != 0) ++q;
+          const std::uint32_t t = elems[q];
+          elems[q] = s;
+          elems[pos[s]] = t;
+          pos[t] = pos[s];
+          pos[s] = q;
+        }
+        for (const auto& [s, id] : leavers) {
+          leaving[s] = 0;
+          pos[s] = split + at[id - first_new]++;
+          elems[pos[s]] = s;
+          moved.emplace_back(s, id);
+        }
+        leavers.clear();
+      }
+      classes = count;
+      // Only now: this round's keys were all read with the class ids of its start.
+      for (const auto& [s, id] : moved) {
+        cls[s] = id;
+        for (std::uint32_t k = pred_at[s]; k < pred_at[s + 1]; ++k) {
+          const std::uint32_t p = preds[k];
+          if (dirty[p] == 0) {
+            dirty[p] = 1;
+            dirty_list.push_back(p);
+          }
+        }
+      }
+      moved.clear();
+    }
   }
 
   // Emit the minimal DFA, numbered in breadth-first order from the start (locality).

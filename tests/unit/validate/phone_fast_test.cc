@@ -428,6 +428,41 @@ TEST(FastPhoneValidator, PrefixMatcherAgreesWithRe2OnNationalPrefixPatterns) {
   std::cout << "[ compared ] " << checked << " prefix matches against RE2\n";
 }
 
+// The exact table layout of the DFA compiler: minimal, states numbered breadth-first from the
+// start (digits in order), a row of 10 successor offsets, the signature, and a zero pad cell.
+// The second pattern's two branches only merge after several refinement rounds.
+TEST(FastPhoneValidator, DfaIsMinimalAndNumberedBreadthFirst) {
+  auto compile = [](const char* pattern) {
+    phone_fast_detail::dfa_builder b;
+    b.add(phone_fast_detail::parse_regex(pattern), false);
+    std::vector<std::uint32_t> cells{7};  // rows are appended after what is there
+    const std::uint32_t start = b.build([](const std::vector<int>& tags) { return tags.empty() ? 0u : 1u; }, cells);
+    EXPECT_EQ(start, 1u);
+    return std::vector<std::uint32_t>(cells.begin() + 1, cells.end());
+  };
+  auto row = [](std::initializer_list<std::uint32_t> next, std::uint32_t sig) {
+    std::vector<std::uint32_t> r;
+    for (std::uint32_t n : next) r.push_back(1 + 12 * n);
+    r.push_back(sig);
+    r.push_back(0);
+    return r;
+  };
+  auto rows = [](std::initializer_list<std::vector<std::uint32_t>> parts) {
+    std::vector<std::uint32_t> all;
+    for (const auto& p : parts) all.insert(all.end(), p.begin(), p.end());
+    return all;
+  };
+  // start, dead, after 1, after 4, accept
+  EXPECT_EQ(compile("1[23]|4\\d"), rows({row({1, 2, 1, 1, 3, 1, 1, 1, 1, 1}, 0), row({1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 0),
+                                         row({1, 1, 4, 4, 1, 1, 1, 1, 1, 1}, 0), row({4, 4, 4, 4, 4, 4, 4, 4, 4, 4}, 0),
+                                         row({1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 1)}));
+  // \d{4}: 0..4 digits read, then dead
+  EXPECT_EQ(compile("[0-4]\\d{3}|[5-9](?:\\d\\d)\\d"),
+            rows({row({1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 0), row({2, 2, 2, 2, 2, 2, 2, 2, 2, 2}, 0),
+                  row({3, 3, 3, 3, 3, 3, 3, 3, 3, 3}, 0), row({4, 4, 4, 4, 4, 4, 4, 4, 4, 4}, 0),
+                  row({5, 5, 5, 5, 5, 5, 5, 5, 5, 5}, 1), row({5, 5, 5, 5, 5, 5, 5, 5, 5, 5}, 0)}));
+}
+
 // The DFA compiler against RE2 FullMatch, pattern by pattern, over every number pattern in the
 // metadata (random digit strings biased towards each pattern's own example number).
 TEST(FastPhoneValidator, DfaAgreesWithRe2OnEveryNumberPattern) {
