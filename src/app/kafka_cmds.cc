@@ -283,6 +283,7 @@ int run_processor(const config_sources& src) {
       return 1;
     }
     st.running.store(false);  // not ready (/readyz) nor READY=1 again until the new clients subscribe
+    watchdog.set_rc(1);       // the new processor has not returned: a hang from here on is not "fenced"
     std::fprintf(stderr,
                  "contactgate: fenced by the broker (out of reach for longer than session.timeout.ms or "
                  "transaction.timeout.ms?); rejoining with a new consumer and producer in 2 s\n");

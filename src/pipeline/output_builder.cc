@@ -43,15 +43,19 @@ std::string_view find_correlation_id(std::string_view payload) noexcept {
 }  // namespace
 
 input_record input_of(const rd_kafka_message_t& m) noexcept {
+  rd_kafka_timestamp_type_t tt;
+  const std::int64_t ts = rd_kafka_message_timestamp(&m, &tt);
+  return input_of(m, tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts);
+}
+
+input_record input_of(const rd_kafka_message_t& m, std::int64_t timestamp_ms) noexcept {
   input_record in;
   in.payload = std::string_view(static_cast<const char*>(m.payload), m.payload ? m.len : 0);
   in.has_key = m.key != nullptr;
   if (in.has_key) in.key = std::string_view(static_cast<const char*>(m.key), m.key_len);
   in.partition = m.partition;
   in.offset = m.offset;
-  rd_kafka_timestamp_type_t tt;
-  const std::int64_t ts = rd_kafka_message_timestamp(&m, &tt);
-  in.timestamp_ms = tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts;
+  in.timestamp_ms = timestamp_ms;
   rd_kafka_headers_t* hs = nullptr;
   if (rd_kafka_message_headers(&m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR) in.headers = hs;
   return in;

@@ -41,6 +41,8 @@ struct input_record {
 /// The Kafka side: `m`'s fields as an input_record (parses its headers on first use, so call
 /// it on the thread that owns the message at that moment).
 [[nodiscard]] input_record input_of(const rd_kafka_message_t& m) noexcept;
+/// The same with the timestamp already read (job::timestamp_ms): saves a second read of it.
+[[nodiscard]] input_record input_of(const rd_kafka_message_t& m, std::int64_t timestamp_ms) noexcept;
 
 class output_builder {
  public:

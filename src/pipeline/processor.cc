@@ -95,6 +95,9 @@ struct processor::impl final : rebalance_hooks {
   int abort_streak{0};
   std::string refused;  // an output of the open transaction that produce() refused: never commit it
   clock_type::time_point last_txn_commit = clock_type::now();
+  // The wall clock read once before pump()'s non-blocking poll, for the end-to-end latency of
+  // every job that poll finishes (one clock read per poll instead of one per input); -1 outside.
+  std::int64_t poll_now_ms = -1;
 
   // ---- callbacks (all invoked on the main thread, inside poll/consume calls) ----
 
@@ -204,7 +207,7 @@ struct processor::impl final : rebalance_hooks {
   std::pair<emit::out_message, rd_kafka_headers_t*> make_replacement(const job& j, bool was_accepted,
                                                                      std::string_view correlation_id, long long index) {
     (was_accepted ? st.contacts_accepted : st.contacts_rejected).fetch_sub(1, std::memory_order_relaxed);
-    const input_record in = input_of(*j.msg);
+    const input_record in = input_of(*j.msg, j.timestamp_ms);
     emit::out_message r = builder.replacement(correlation_id, index, in);
     rd_kafka_headers_t* hs = output_builder::kafka_headers(r, builder.source_of(in), in.headers);
     return {std::move(r), hs};
@@ -214,8 +217,8 @@ struct processor::impl final : rebalance_hooks {
   // stop the partition when one failed); then the job is freed.
   void finish(job* j) {
     if (!j->failed && j->timestamp_ms > 0) {
-      st.end_to_end_seconds.observe(static_cast<double>(std::max<std::int64_t>(0, now_ms() - j->timestamp_ms)) /
-                                    1000.0);
+      const std::int64_t now = poll_now_ms >= 0 ? poll_now_ms : now_ms();
+      st.end_to_end_seconds.observe(static_cast<double>(std::max<std::int64_t>(0, now - j->timestamp_ms)) / 1000.0);
     }
     if (!eos && current(*j)) {
       tracker.completed(j->partition, j->offset, !j->failed);
@@ -295,7 +298,7 @@ struct processor::impl final : rebalance_hooks {
     impl& self;
     output_builder::scratch scratch;
     void operator()(job* j) {
-      self.builder.build(input_of(*j->msg), scratch, j->outputs, j->headers);
+      self.builder.build(input_of(*j->msg, j->timestamp_ms), scratch, j->outputs, j->headers);
       j->ready.store(true, std::memory_order_release);
     }
   };
@@ -446,7 +449,9 @@ struct processor::impl final : rebalance_hooks {
   void pump(bool allow_commit = true) {
     pool.publish();
     for (auto& [id, p] : parts) emit_ready(p);
+    poll_now_ms = now_ms();
     rd_kafka_poll(producer.get(), 0);
+    poll_now_ms = -1;
     if (eos) {
       if (allow_commit && txn->open() && clock_type::now() - last_txn_commit >= cfg.transaction_interval)
         commit_transaction();
