@@ -42,13 +42,11 @@ find_path(RAPIDJSON_INCLUDE_DIR rapidjson/writer.h)
 if(NOT RAPIDJSON_INCLUDE_DIR)
   message(FATAL_ERROR "contactgate needs RapidJSON: apt-get install rapidjson-dev")
 endif()
-# RapidJSON's Writer<StringBuffer> writes strings that need no escape 16 bytes at a time with
-# SSE2, which every x86-64 CPU has (so the portable CG_SIMD_ARCH="" build keeps it; SSE4.2 is
-# not baseline and is left off). Defined for every target so that all translation units see
-# the same RapidJSON templates.
-if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
-  add_compile_definitions(RAPIDJSON_SSE2)
-endif()
+# RAPIDJSON_SSE2 is deliberately NOT defined: RapidJSON 1.1.0's SSE2 string scan (Debian's
+# rapidjson-dev) tests `max(byte, 0x19) == 0x19`, so it copies the control bytes 0x1A-0x1F of a
+# string of 16 or more bytes unescaped: invalid JSON (found by the payload fuzzer in rejection
+# records). Writer<StringBuffer> then uses RapidJSON's byte loop; emit/json_buffer.h has its
+# own SSE2 scan with the correct bound.
 find_path(CSV_INCLUDE_DIR csv.h)
 find_library(CSV_LIBRARY csv)
 if(NOT CSV_INCLUDE_DIR OR NOT CSV_LIBRARY)

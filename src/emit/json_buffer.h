@@ -10,7 +10,7 @@
 /// Ownership: an output_buffer owns its bytes (one heap block, moved with the buffer).
 /// Threading: a buffer and a writer belong to one thread at a time.
 #include <rapidjson/writer.h>
-#if defined(RAPIDJSON_SSE2)
+#if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
@@ -156,9 +156,11 @@ inline bool Writer<cg::emit::output_buffer>::ScanWriteUnescapedString(GenericStr
   const char* const from = is.src_;
   const char* const end = is.head_ + length;
   const char* p = from;
-#if defined(RAPIDJSON_SSE2)
-  // The same test as RapidJSON's SSE2 scan for Writer<StringBuffer>, on unaligned loads.
-  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), below = _mm_set1_epi8(0x19);
+#if defined(__SSE2__)
+  // RapidJSON's SSE2 scan for Writer<StringBuffer>, on unaligned loads, with the bound fixed:
+  // v < 0x20 <=> max(v, 0x1F) == 0x1F (RapidJSON 1.1.0 compares with 0x19 and so misses
+  // 0x1A-0x1F, which is why RAPIDJSON_SSE2 is not defined for this project).
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), below = _mm_set1_epi8(0x1F);
   while (end - p >= 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
