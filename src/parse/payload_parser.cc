@@ -265,15 +265,14 @@ struct payload_parser::impl {
   // walk() for a member of a contact object, with the common scalar values (names, flags)
   // checked here instead of in a call: the same checks, in the same order, as walk() makes.
   [[gnu::always_inline]] bool walk_member(od::value v, std::size_t depth) noexcept {
+    if (const char* at = token_start(v); *at == '"') {  // a string, as in read_field()
+      std::string_view s;
+      if (auto e = string_of(v, s)) return fail_simdjson(e);
+      return check_string(s, at);
+    }
     od::json_type t{};
     if (auto e = v.type().get(t)) return fail_simdjson(e);
     switch (t) {
-      case od::json_type::string: {
-        const char* at = token_start(v);
-        std::string_view s;
-        if (auto e = string_of(v, s)) return fail_simdjson(e);
-        return check_string(s, at);
-      }
       case od::json_type::number:
       case od::json_type::boolean:
       case od::json_type::null: {
@@ -287,11 +286,10 @@ struct payload_parser::impl {
 
   // Reads a contact field value: strings are kept, anything else is validated and marked
   // wrong_type.
+  // A value's type is its first byte (value_iterator::type(), which fails only on a byte no
+  // type starts with): a '"' is a string, anything else goes to walk(), which asks type() itself.
   bool read_field(od::value v, std::size_t depth, field_value& fv) noexcept {
-    od::json_type t{};
-    if (auto e = v.type().get(t)) return fail_simdjson(e);
-    if (t == od::json_type::string) {
-      const char* at = token_start(v);
+    if (const char* at = token_start(v); *at == '"') {
       std::string_view s;
       if (auto e = string_of(v, s)) return fail_simdjson(e);
       if (!check_string(s, at)) return false;
