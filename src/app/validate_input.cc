@@ -252,7 +252,9 @@ class ndjson_batch_reader final : public payload_batch_reader {
 
   bool next_batch(std::vector<payload_view>& out, std::size_t max) override {
     out.clear();  // the previous batch's views die here: the unread rest may move to the front
-    compact();
+    // Only when the next read would not fit behind the data: moving the unread rest (up to a
+    // read's worth of lines) costs about as much as scanning it, so not for every batch.
+    if (buffer_size - _len < read_size) compact();
     while (out.size() < max) {
       const char* p = _buf.get() + _pos;
       const std::size_t avail = _len - _pos;

@@ -4,13 +4,18 @@
 ///   {"line":N,"index":I|null,"correlation_id":"..."|null,"status":"accepted"|"rejected"
 ///    [,"error_code":30647],"reasons":[{reason},...]}\n
 ///
-/// Written with RapidJSON's Writer (issue 9: every JSON the program prints goes through a JSON
-/// writer library) over emit::output_buffer (emit/json_buffer.h: raw-pointer writes into room
-/// RapidJSON reserved), so that it costs little per line: one Writer per thread, Reset() onto
-/// the thread's output buffer for each line (its level stack is kept, not reallocated).
+/// Written over emit::output_buffer (emit/json_buffer.h: raw-pointer writes into reserved
+/// room), so that it costs little per line. A contact's line has one shape whose structure does
+/// not depend on the values: its constant parts (braces, keys, separators, "accepted" /
+/// "rejected" and the error code) are copied as fixed bytes, the integers are RapidJSON's own
+/// digits (internal::u64toa / u32toa, as its Writer writes them), and the correlation_id goes
+/// through RapidJSON's Writer (issue 9: RapidJSON decides every escape of a value), written as
+/// a root value of its own by a Writer Reset() onto the line. A malformed payload's line, rare,
+/// is written by the Writer call by call. The unit test compares every shape, byte for byte,
+/// with a plain RapidJSON Writer<StringBuffer>.
 ///
-/// A reason's JSON comes from an emit::reason_json_cache and is inserted with
-/// Writer::RawValue().
+/// A reason's JSON comes from an emit::reason_json_cache (rendered by emit::write_reason) and is
+/// inserted unchanged.
 ///
 /// Threading: one writer per thread. Allocates only while its cache warms up or on misses.
 #include <cstddef>
@@ -35,7 +40,7 @@ class verdict_writer {
  private:
   void write_reason(const reason& r);
 
-  emit::buffer_json_writer _w;  // Reset() onto the caller's buffer for each line
+  emit::buffer_json_writer _w;  // Reset() onto the caller's buffer for each value or line
   emit::reason_json_cache _reasons{4096};
 };
 

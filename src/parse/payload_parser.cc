@@ -102,12 +102,17 @@ std::string_view name_of(known_key k) noexcept {
   return {};
 }
 
-known_key classify(std::string_view k) noexcept {
-  if (k == "correlation_id") return known_key::correlation_id;
-  if (k == "contact_id") return known_key::contact_id;
-  if (k == "country_iso_code") return known_key::country_iso_code;
-  if (k == "zip_code") return known_key::zip_code;
-  return known_key::other;
+// Called for every key: the four names have four different lengths, so one compare of the
+// length picks the only name to compare with (a fixed-size compare, inlined).
+inline known_key classify(std::string_view k) noexcept {
+  const auto is = [k](std::string_view name) { return std::memcmp(k.data(), name.data(), name.size()) == 0; };
+  switch (k.size()) {
+    case 14: return is("correlation_id") ? known_key::correlation_id : known_key::other;
+    case 10: return is("contact_id") ? known_key::contact_id : known_key::other;
+    case 16: return is("country_iso_code") ? known_key::country_iso_code : known_key::other;
+    case 8: return is("zip_code") ? known_key::zip_code : known_key::other;
+    default: return known_key::other;
+  }
 }
 
 }  // namespace
@@ -257,13 +262,34 @@ struct payload_parser::impl {
     return fail(detail::invalid_json, token_start(v), "unknown JSON value");
   }
 
-  // Reads a contact field value: strings are kept, anything else is validated and marked
-  // wrong_type.
-  bool read_field(od::value v, std::size_t depth, field_value& fv) noexcept {
+  // walk() for a member of a contact object, with the common scalar values (names, flags)
+  // checked here instead of in a call: the same checks, in the same order, as walk() makes.
+  [[gnu::always_inline]] bool walk_member(od::value v, std::size_t depth) noexcept {
+    if (const char* at = token_start(v); *at == '"') {  // a string, as in read_field()
+      std::string_view s;
+      if (auto e = string_of(v, s)) return fail_simdjson(e);
+      return check_string(s, at);
+    }
     od::json_type t{};
     if (auto e = v.type().get(t)) return fail_simdjson(e);
-    if (t == od::json_type::string) {
-      const char* at = token_start(v);
+    switch (t) {
+      case od::json_type::number:
+      case od::json_type::boolean:
+      case od::json_type::null: {
+        const std::string_view tok = trim_token(v.raw_json_token());
+        if (!scalar_ok(t, tok)) return fail(detail::invalid_json, tok.data(), "invalid literal or number");
+        return true;
+      }
+      default: return walk(v, depth);
+    }
+  }
+
+  // Reads a contact field value: strings are kept, anything else is validated and marked
+  // wrong_type.
+  // A value's type is its first byte (value_iterator::type(), which fails only on a byte no
+  // type starts with): a '"' is a string, anything else goes to walk(), which asks type() itself.
+  bool read_field(od::value v, std::size_t depth, field_value& fv) noexcept {
+    if (const char* at = token_start(v); *at == '"') {
       std::string_view s;
       if (auto e = string_of(v, s)) return fail_simdjson(e);
       if (!check_string(s, at)) return false;
@@ -297,10 +323,12 @@ struct payload_parser::impl {
   }
 
   // One field of a contact object. `seen` tracks the four known keys (duplicate check).
-  bool contact_member(od::field& fld, std::string_view key, std::size_t depth, contact_fields& c, unsigned& seen,
-                      const char* object_start) noexcept {
+  // Inlined into both loops: a call per field (its prologue, the on-demand iterator state
+  // spilled around it) cost more than the work for a short string value.
+  [[gnu::always_inline]] bool contact_member(od::field& fld, std::string_view key, std::size_t depth, contact_fields& c,
+                                             unsigned& seen, const char* object_start) noexcept {
     const known_key k = classify(key);
-    if (k == known_key::other) return walk(fld.value(), depth + 1);
+    if (k == known_key::other) return walk_member(fld.value(), depth + 1);
     const unsigned bit = 1u << static_cast<unsigned>(k);
     if (seen & bit) return fail(detail::duplicate_key, object_start, name_of(k));
     seen |= bit;

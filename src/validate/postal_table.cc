@@ -32,7 +32,7 @@ std::vector<std::string_view> split_tabs(std::string_view line) {
 
 }  // namespace
 
-std::string_view trim_ascii(std::string_view s) noexcept {
+std::string_view trim_ascii_ends(std::string_view s) noexcept {
   auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
   while (!s.empty() && space(s.front())) s.remove_prefix(1);
   while (!s.empty() && space(s.back())) s.remove_suffix(1);

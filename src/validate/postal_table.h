@@ -103,7 +103,15 @@ class postal_memo {
   std::size_t _hint_slot{0};
 };
 
-/// Removes leading and trailing ASCII whitespace.
-[[nodiscard]] std::string_view trim_ascii(std::string_view s) noexcept;
+/// trim_ascii() for a string with whitespace at either end.
+[[nodiscard]] std::string_view trim_ascii_ends(std::string_view s) noexcept;
+
+/// Removes leading and trailing ASCII whitespace. Inline, as zips rarely have any: every
+/// whitespace byte is at most ' ', so a string whose first and last bytes are above it is its
+/// own trim.
+[[nodiscard]] inline std::string_view trim_ascii(std::string_view s) noexcept {
+  if (!s.empty() && static_cast<unsigned char>(s.front()) > ' ' && static_cast<unsigned char>(s.back()) > ' ') return s;
+  return trim_ascii_ends(s);
+}
 
 }  // namespace cg::validate

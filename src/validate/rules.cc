@@ -1,5 +1,8 @@
 #include "validate/rules.h"
 
+#include <cstdint>
+#include <cstring>
+
 #include "validate/countries.h"
 
 #if defined(__SSE2__)
@@ -120,8 +123,35 @@ bool check_country(const field_value& f, reason& out) noexcept {
   return true;
 }
 
+namespace {
+
+// True when the 8 bytes of `w` are all ASCII digits: each has the high nibble 3, and adding 6
+// to its low nibble does not carry into it (no byte carries into the next once all are 0x3?).
+bool all_digits_8(std::uint64_t w) noexcept {
+  constexpr std::uint64_t highs = 0xF0F0F0F0F0F0F0F0ull, threes = 0x3030303030303030ull, sixes = 0x0606060606060606ull;
+  return (w & highs) == threes && ((w + sixes) & highs) == threes;
+}
+
+// True when `s` (1 to 16 bytes) is all ASCII digits: two overlapping 8-byte words (or bytes).
+bool all_digits_upto_16(std::string_view s) noexcept {
+  const auto word = [](const char* at) {
+    std::uint64_t w;
+    std::memcpy(&w, at, sizeof w);
+    return w;
+  };
+  if (s.size() >= 8) return all_digits_8(word(s.data())) && all_digits_8(word(s.data() + s.size() - 8));
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 e164_problem check_e164_syntax(std::string_view s) noexcept {
   if (s.empty() || s.front() != '+') return e164_problem::no_plus;
+  // The common case in one step: '+' and 1 to 15 digits, the first not 0.
+  if (s.size() >= 2 && s.size() <= 16 && s[1] != '0' && all_digits_upto_16(s.substr(1))) return e164_problem::none;
   s.remove_prefix(1);
   if (s.empty()) return e164_problem::no_digits;
   for (char c : s) {

@@ -106,6 +106,32 @@ TEST(ValidateCli, OverlongLineIsRejectedAsTooLarge) {
   EXPECT_NE(ls[1].find("accepted"), std::string::npos);
 }
 
+// Lines are read into a 4 MiB buffer whose unread rest moves to the front only when the next
+// read would not fit: many fills of it, lines cut by its end and lines longer than it each get
+// their one verdict, in order, with their line number.
+TEST(ValidateCli, LinesAcrossManyBufferFillsKeepTheirNumbersAndVerdicts) {
+  const std::string head = R"({"correlation_id":"0123456789abcdef0123456789abcdef","contact_id":"+14155552671",)"
+                           R"("country_iso_code":"US","pad":")";
+  std::string in;
+  const std::size_t count = 40000;
+  for (std::size_t i = 1; i <= count; ++i) {
+    const std::size_t pad = i % 10000 == 0 ? (std::size_t{5} << 20) + i : (i * 7919) % 700;
+    in += head + std::string(pad, 'x') + "\"}\n";
+  }
+  auto r = run("validate", in);
+  const auto ls = lines(r.out);
+  ASSERT_EQ(ls.size(), count);
+  for (std::size_t i = 1; i <= count; ++i) {
+    const std::string& l = ls[i - 1];
+    ASSERT_EQ(l.rfind("{\"line\":" + std::to_string(i) + ",", 0), 0u) << l;
+    if (i % 10000 == 0) {
+      ASSERT_NE(l.find("TOO_LARGE"), std::string::npos) << l;
+    } else {
+      ASSERT_NE(l.find(R"("status":"accepted")"), std::string::npos) << l;
+    }
+  }
+}
+
 TEST(ValidateCli, VersionNamesDataVersions) {
   auto r = run("--version");
   EXPECT_EQ(r.exit_code, 0);

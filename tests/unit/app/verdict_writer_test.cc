@@ -80,6 +80,42 @@ TEST(VerdictWriter, LinesEqualRapidJsonWriterForEveryEscapePosition) {
   }
 }
 
+// Every shape of a contact's line (its fixed parts are copied, not written call by call):
+// accepted or rejected with 1 to 4 reasons, correlation_id absent, of the wrong type or a
+// string, and the integers at their extremes.
+TEST(VerdictWriter, EveryLineShapeEqualsRapidJsonWriter) {
+  verdict_writer vw;
+  output_buffer out;
+  const field_value ids[] = {{},
+                             {field_kind::wrong_type, {}},
+                             {field_kind::string, "0123456789abcdef0123456789ABCDEF"},
+                             {field_kind::string, ""},
+                             {field_kind::string, "a\"b"}};
+  const std::size_t line_nos[] = {0, 1, 9, 10, 99999999, 100000000, 18446744073709551615ull};
+  const std::uint32_t indexes[] = {0, 7, 4294967295u};
+  for (const field_value& id : ids) {
+    for (std::size_t reasons = 0; reasons <= 4; ++reasons) {
+      for (std::size_t n = 0; n < std::size(line_nos); ++n) {
+        contact_outcome co;
+        co.index = indexes[n % std::size(indexes)];
+        co.correlation_id = id;
+        for (std::size_t k = 0; k < reasons; ++k) {
+          reason r;
+          r.code = static_cast<reason_code>(k);
+          r.field = static_cast<field_id>(k);
+          r.what = k % 2 == 0 ? detail::wrong_type : detail::missing;
+          co.reasons.push(r);
+        }
+        out.clear();
+        vw.write_contact(out, line_nos[n], co);
+        vw.write_contact(out, line_nos[n], co);  // appended: the second line is the same
+        const std::string line = reference_line(line_nos[n], co);
+        ASSERT_EQ(std::string(out.data(), out.size()), line + line) << reasons << " reasons, line " << line_nos[n];
+      }
+    }
+  }
+}
+
 TEST(VerdictWriter, MalformedLineAndReasonNoteAreWrittenAsRapidJsonWould) {
   verdict_writer vw;
   output_buffer out;

@@ -291,6 +291,24 @@ TEST(FastPhoneValidator, KnownVerdicts) {
   EXPECT_EQ(v.check("+1234567890123456"), phone_verdict::not_valid);
 }
 
+// A byte that is not a digit anywhere among 1 to 15 digits (checked 8 bytes at a time, the two
+// words overlapping from 8 digits on) makes the number not valid, as outside the contract.
+TEST(FastPhoneValidator, ANonDigitAtAnyPositionIsNotValid) {
+  const fast_phone_validator& v = fast();
+  for (std::size_t len = 1; len <= 15; ++len) {
+    const std::string digits = std::string("14155552671234").substr(0, std::min<std::size_t>(len, 14)) +
+                               std::string(len > 14 ? len - 14 : 0, '5');
+    for (std::size_t at = 0; at < len; ++at) {
+      for (int b = 0; b < 256; ++b) {
+        if (b >= '0' && b <= '9') continue;
+        std::string s = "+" + digits;
+        s[1 + at] = static_cast<char>(b);
+        ASSERT_EQ(v.check(s), phone_verdict::not_valid) << "length " << len << ", byte " << b << " at " << at;
+      }
+    }
+  }
+}
+
 TEST(FastPhoneValidator, ExampleNumbersAndTheirMutationsMatchLibphonenumber) {
   const std::vector<std::string> examples = example_numbers();
   ASSERT_GT(examples.size(), 1000u);

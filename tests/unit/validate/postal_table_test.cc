@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <string>
+#include <string_view>
 
 #include "validate/countries.h"
 
@@ -121,6 +123,16 @@ TEST(PostalTable, BadTablesAreRejectedWithTheLine) {
 TEST(PostalTable, TrimAsciiWhitespace) {
   EXPECT_EQ(trim_ascii("  a b\t\r\n"), "a b");
   EXPECT_EQ(trim_ascii(" \t "), "");
+  // Every ASCII whitespace byte at either end (the inline check lets strings without any through).
+  for (const char c : std::string_view(" \t\n\r\f\v")) {
+    EXPECT_EQ(trim_ascii(std::string(1, c) + "9410" + std::string(1, c)), "9410");
+    EXPECT_EQ(trim_ascii(std::string(1, c) + "9410"), "9410");
+    EXPECT_EQ(trim_ascii("9410" + std::string(1, c)), "9410");
+  }
+  EXPECT_EQ(trim_ascii(""), "");
+  EXPECT_EQ(trim_ascii("!x\x01y~"), "!x\x01y~");
+  EXPECT_EQ(trim_ascii("\x01"), "\x01");
+  EXPECT_EQ(trim_ascii("\xC3\xA9"), "\xC3\xA9");
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <string_view>
+
 namespace cg::validate {
 namespace {
 
@@ -109,6 +112,38 @@ TEST(E164Syntax, SaysWhichPartIsWrong) {
   EXPECT_EQ(check_e164_syntax("++1415"), e164_problem::non_digit);
   EXPECT_EQ(check_e164_syntax("+1234567890123456"), e164_problem::too_many_digits);
   EXPECT_EQ(check_e164_syntax("+0441234"), e164_problem::leading_zero);
+}
+
+// The rule as a byte loop, as it was written before the 8-bytes-at-a-time digit check.
+e164_problem reference_e164_syntax(std::string_view s) {
+  if (s.empty() || s.front() != '+') return e164_problem::no_plus;
+  s.remove_prefix(1);
+  if (s.empty()) return e164_problem::no_digits;
+  for (char c : s) {
+    if (c < '0' || c > '9') return e164_problem::non_digit;
+  }
+  if (s.size() > 15) return e164_problem::too_many_digits;
+  if (s.front() == '0') return e164_problem::leading_zero;
+  return e164_problem::none;
+}
+
+// Every length up to 18 digits with every byte value at every position (and a leading '0'):
+// the word-at-a-time check covers its first and last 8 bytes, overlapping.
+TEST(E164Syntax, EveryByteAtEveryPositionAgreesWithAByteLoop) {
+  for (std::size_t len = 0; len <= 18; ++len) {
+    for (std::size_t at = 0; at <= len; ++at) {
+      for (int b = 0; b < 256; ++b) {
+        std::string s = "+" + std::string(len, '7');
+        if (at < len) s[1 + at] = static_cast<char>(b);
+        ASSERT_EQ(check_e164_syntax(s), reference_e164_syntax(s)) << "length " << len << ", byte " << b << " at " << at;
+        if (len > 0) {
+          s[1] = '0';
+          ASSERT_EQ(check_e164_syntax(s), reference_e164_syntax(s))
+              << "length " << len << ", byte " << b << " at " << at;
+        }
+      }
+    }
+  }
 }
 
 class ContactIdRule : public ::testing::Test {
