@@ -214,6 +214,13 @@ struct payload_parser::impl {
     return check_string(key, here());
   }
 
+  // A number, true, false or null token, which on-demand would otherwise skip unchecked.
+  bool scalar_token(od::value& v, od::json_type t) noexcept {
+    const std::string_view tok = trim_token(v.raw_json_token());
+    if (!scalar_ok(t, tok)) return fail(detail::invalid_json, tok.data(), "invalid literal or number");
+    return true;
+  }
+
   // Validates any JSON value completely (on-demand would otherwise skip it unchecked).
   bool walk(od::value v, std::size_t depth) noexcept {
     od::json_type t{};
@@ -253,11 +260,7 @@ struct payload_parser::impl {
       }
       case od::json_type::number:
       case od::json_type::boolean:
-      case od::json_type::null: {
-        const std::string_view tok = trim_token(v.raw_json_token());
-        if (!scalar_ok(t, tok)) return fail(detail::invalid_json, tok.data(), "invalid literal or number");
-        return true;
-      }
+      case od::json_type::null: return scalar_token(v, t);
     }
     return fail(detail::invalid_json, token_start(v), "unknown JSON value");
   }
@@ -275,11 +278,7 @@ struct payload_parser::impl {
     switch (t) {
       case od::json_type::number:
       case od::json_type::boolean:
-      case od::json_type::null: {
-        const std::string_view tok = trim_token(v.raw_json_token());
-        if (!scalar_ok(t, tok)) return fail(detail::invalid_json, tok.data(), "invalid literal or number");
-        return true;
-      }
+      case od::json_type::null: return scalar_token(v, t);
       default: return walk(v, depth);
     }
   }
