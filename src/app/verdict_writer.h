@@ -19,8 +19,6 @@
 ///
 /// Threading: one writer per thread. Allocates only while its cache warms up or on misses.
 #include <cstddef>
-#include <string>
-#include <vector>
 
 #include "core/outcome.h"
 #include "emit/json_buffer.h"

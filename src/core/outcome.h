@@ -72,6 +72,15 @@ struct payload_outcome {
   reason malformed_reason{};
   std::vector<contact_outcome> contacts;
 
+  /// Whether the outputs include a rejection record (the payload, or any contact, rejected).
+  [[nodiscard]] bool has_rejection() const noexcept {
+    if (malformed) return true;
+    for (const contact_outcome& c : contacts) {
+      if (!c.accepted()) return true;
+    }
+    return false;
+  }
+
   void clear() noexcept {
     malformed = false;
     malformed_reason = {};

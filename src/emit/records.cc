@@ -171,23 +171,22 @@ out_message rejection(const reason_list& reasons, const field_value* correlation
   }
   w.EndArray();
   w.key<"record">();
+  std::string_view encoding;
   if (kind == record_kind::json) {  // the contact object exactly as received
     w.RawValue(record.data(), record.size(), rapidjson::kObjectType);
-    w.key<"record_encoding">();
-    w.string_literal<"json">();
+    encoding = "json";
   } else if (kind == record_kind::omitted) {
     w.Null();
-    w.key<"record_encoding">();
-    w.string_literal<"omitted">();
+    encoding = "omitted";
   } else if (find_invalid_utf8(record) == std::string_view::npos) {
     put_string(w, record);
-    w.key<"record_encoding">();
-    w.string_literal<"string">();
+    encoding = "string";
   } else {
     put_string(w, base64(record));
-    w.key<"record_encoding">();
-    w.string_literal<"base64">();
+    encoding = "base64";
   }
+  w.key<"record_encoding">();
+  put_string(w, encoding);
   w.key<"source">();
   write_source(w, src, index);
   w.key<"validator">();

@@ -173,9 +173,7 @@ void output_builder::build(const input_record& in, scratch& s, emit::out_list& o
         continue;
       }
       // The wall clock only for rejection records (their rejected_at): most inputs have none.
-      bool rejects = outcome.malformed;
-      for (const contact_outcome& c : outcome.contacts) rejects |= !c.accepted();
-      emit::build_outputs(outcome, in.payload, src, _info, rejects ? now_ms() : 0, outputs);
+      emit::build_outputs(outcome, in.payload, src, _info, outcome.has_rejection() ? now_ms() : 0, outputs);
       done = true;
     } catch (const std::exception&) {
       failure = "processing failed with an exception";

@@ -119,6 +119,23 @@ TEST_F(Records, RejectionRecordBytes) {
       R"x("postal_data":"postal"},"rejected_at":"2026-11-27T17:41:35.781Z"})x");
 }
 
+TEST_F(Records, HasRejectionIsTrueExactlyWhenARejectionRecordIsWritten) {
+  for (const std::string_view p :
+       {R"({"correlation_id":"0123456789abcdef0123456789abcdef","contact_id":"+14155552671","country_iso_code":"US"})",
+        R"({"correlation_id":"abc","contact_id":"+14155552671","country_iso_code":"US"})",
+        R"({"contacts":[{"correlation_id":"0123456789abcdef0123456789abcdef","contact_id":"+14155552671"},)"
+        R"({"correlation_id":"abc","contact_id":"+14155552671"}]})",
+        "not json"}) {
+    payload_outcome po;
+    validator.validate(p, po);
+    out_list out;
+    build_outputs(po, p, src, info, 0, out);
+    bool written = false;
+    for (const auto& o : out) written |= o.dest == destination::rejected;
+    EXPECT_EQ(po.has_rejection(), written) << p;
+  }
+}
+
 TEST_F(Records, RejectedAtFollowsTheClockAcrossSecondsAndBack) {
   // rejected_at caches the formatted second per thread: every millisecond must still be exact,
   // also when the clock steps back.
