@@ -153,6 +153,11 @@ void mock_cluster::create_topic(const std::string& name, int partitions) {
   if (e) throw kafka_error("mock cluster: cannot create topic " + name + ": " + rd_kafka_err2str(e));
 }
 
+void mock_cluster::fail_requests(std::int16_t api_key, std::size_t count, int error) {
+  const std::vector<rd_kafka_resp_err_t> errors(count, static_cast<rd_kafka_resp_err_t>(error));
+  rd_kafka_mock_push_request_errors_array(_cluster, api_key, errors.size(), errors.data());
+}
+
 void create_topics(const config::settings& s, const std::string& bootstrap, const std::vector<std::string>& topics,
                    int partitions, int replication, std::vector<std::string>* created) {
   char err[512];

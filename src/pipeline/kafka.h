@@ -7,6 +7,8 @@
 
 struct rd_kafka_mock_cluster_s;
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -49,6 +51,9 @@ class mock_cluster {
   mock_cluster& operator=(const mock_cluster&) = delete;
   [[nodiscard]] const std::string& bootstrap() const noexcept { return _bootstrap; }
   void create_topic(const std::string& name, int partitions);
+  /// Tests: the next `count` requests of Kafka API `api_key` (e.g. 9, OffsetFetch) from any
+  /// client get the error `error` (an rd_kafka_resp_err_t) instead of an answer.
+  void fail_requests(std::int16_t api_key, std::size_t count, int error);
 
  private:
   rk_ptr _host;

@@ -37,6 +37,7 @@ struct partition_state {
   std::deque<job*> queued;  // consumed, not yet produced (consume order)
   std::deque<std::pair<std::int64_t, std::int64_t>> timestamps;  // (offset, input timestamp ms) not yet committable
   bool stuck{false};                                             // stopped at tracker.stuck_at(): reported and paused
+  bool took_any{false};  // a message (or an error) of it arrived since its assignment: its fetcher runs
 };
 
 }  // namespace
@@ -98,6 +99,8 @@ struct processor::impl final : rebalance_hooks {
   // The wall clock read once before pump()'s non-blocking poll, for the end-to-end latency of
   // every job that poll finishes (one clock read per poll instead of one per input); -1 outside.
   std::int64_t poll_now_ms = -1;
+  // When to assign again the partitions whose committed-offset query failed (requery_offsets()).
+  std::optional<clock_type::time_point> requery_due;
 
   // ---- callbacks (all invoked on the main thread, inside poll/consume calls) ----
 
@@ -724,6 +727,46 @@ struct processor::impl final : rebalance_hooks {
     }
   }
 
+  // librdkafka 2.0.2 does not retry the committed-offset query (OffsetFetch) of newly
+  // assigned partitions when it fails: after a request-level error (NOT_COORDINATOR from a
+  // coordinator that moved or was out of reach, confluentinc/librdkafka#5586) or a
+  // partition-level one, the partitions stay assigned and are never fetched, until the next
+  // rebalance. It reports "Failed to fetch committed offset(s)" on the consumer queue
+  // (handle_message() schedules this call). Unassigning and assigning them again sends a new
+  // query. Only partitions that gave nothing since their assignment are assigned again:
+  // none of their messages is in flight. Should the new query fail too, its error schedules
+  // the next attempt.
+  void requery_offsets() {
+    requery_due.reset();
+    rd_kafka_topic_partition_list_t* idle = rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
+    std::string names;
+    for (const auto& [id, p] : parts) {
+      if (p.took_any) continue;
+      rd_kafka_topic_partition_list_add(idle, cfg.input_topic.c_str(), id);
+      names += (names.empty() ? "" : ",") + std::to_string(id);
+    }
+    if (idle->cnt > 0) {
+      log(level::warn, "assigning partitions [" + names + "] of " + cfg.input_topic +
+                           " again: librdkafka could not fetch their committed offsets and does not retry");
+      rd_kafka_error_t* e = nullptr;
+      if (std::strcmp(rd_kafka_rebalance_protocol(consumer.get()), "COOPERATIVE") == 0) {
+        e = rd_kafka_incremental_unassign(consumer.get(), idle);
+        if (e == nullptr) e = rd_kafka_incremental_assign(consumer.get(), idle);
+      } else {  // eager: assign() replaces the whole assignment, with the same partitions
+        rd_kafka_topic_partition_list_t* all = nullptr;
+        rd_kafka_resp_err_t re = rd_kafka_assignment(consumer.get(), &all);
+        if (re == RD_KAFKA_RESP_ERR_NO_ERROR) re = rd_kafka_assign(consumer.get(), all);
+        if (all) rd_kafka_topic_partition_list_destroy(all);
+        if (re) e = rd_kafka_error_new(re, "%s", rd_kafka_err2str(re));
+      }
+      if (e) {
+        log(level::error, std::string("cannot assign the partitions again: ") + rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+      }
+    }
+    rd_kafka_topic_partition_list_destroy(idle);
+  }
+
   bool wait_for_topics(const std::atomic<bool>& stop) {
     const auto started = clock_type::now();
     auto next_warning = started + std::chrono::seconds(2);
@@ -848,6 +891,9 @@ struct processor::impl final : rebalance_hooks {
         return;
       }
       log(level::warn, std::string("consumer: ") + rd_kafka_err2name(e) + ": " + what);
+      if (what.find("Failed to fetch committed offset") != std::string::npos && !requery_due) {
+        requery_due = clock_type::now() + std::chrono::seconds(1);
+      }
       return;
     }
     const auto it = parts.find(m->partition);
@@ -856,6 +902,7 @@ struct processor::impl final : rebalance_hooks {
       return;
     }
     partition_state& p = it->second;
+    p.took_any = true;
     const std::int64_t stuck_at = tracker.stuck_at(p.partition);
     if (eos && stuck_at >= 0 && m->offset >= stuck_at) {  // a refused output: never pass it
       rd_kafka_message_destroy(m);
@@ -958,6 +1005,7 @@ struct processor::impl final : rebalance_hooks {
       }
       pool.publish();  // one wake-up per lane per batch, not per message
       pump();
+      if (requery_due && clock_type::now() >= *requery_due) requery_offsets();
     }
     const bool failed = !fatal.empty();
     if (failed) log(level::error, fatal);
