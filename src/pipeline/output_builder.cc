@@ -111,8 +111,10 @@ void output_builder::remember_internal(const emit::out_message& o, const input_r
   stats::internal_error e;
   e.ts_ms = now_ms();
   if (o.has_correlation_id) e.correlation_id = o.correlation_id;
-  e.source = _cfg.input_topic + "/" + std::to_string(in.partition) + "@" + std::to_string(in.offset) +
-             (o.index >= 0 ? "[" + std::to_string(o.index) + "]" : "");
+  // Appended piece by piece: GCC 12 warns (-Wrestrict, a known false positive of GCC 12)
+  // about "literal" + std::string&& in release builds.
+  e.source = _cfg.input_topic + "/" + std::to_string(in.partition) + "@" + std::to_string(in.offset);
+  if (o.index >= 0) e.source.append("[").append(std::to_string(o.index)).append("]");
   _st.remember_internal_error(std::move(e));
 }
 
@@ -218,7 +220,7 @@ void output_builder::count(const input_record& in, scratch& s, const payload_out
     if ((s.rejections++ & 63) == 0) {
       std::string line =
           emit::iso8601_utc(now_ms()) + " p" + std::to_string(in.partition) + "@" + std::to_string(in.offset);
-      if (co) line += "[" + std::to_string(co->index) + "]";
+      if (co) line.append("[").append(std::to_string(co->index)).append("]");  // see remember_internal()
       if (o.has_correlation_id) line += " correlation_id=" + o.correlation_id;
       if (co && co->contact_id.kind == field_kind::string) line += " contact_id=" + mask_phone(co->contact_id.text);
       line += " reasons=" + emit::reasons_header(o.reasons);

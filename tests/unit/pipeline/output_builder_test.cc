@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "pipeline/kafka.h"
 #include "validate/payload_validator.h"
 
 namespace cg::pipeline {
@@ -102,6 +103,16 @@ TEST_F(OutputBuilder, RedriveHeadersOfTheInputGoOnEveryOutputOthersDoNot) {
   rd_kafka_headers_destroy(in);
 }
 
+TEST_F(OutputBuilder, RecentRejectionsNameTheContactAndMaskItsPhone) {
+  build("[" + good + "," + bad + "]");
+  const auto recent = st.recent_rejections();
+  ASSERT_EQ(recent.size(), 1u);
+  const std::string& line = recent[0];
+  EXPECT_NE(line.find(" p3@7[1] correlation_id=abc contact_id="), std::string::npos) << line;
+  EXPECT_EQ(line.find("4155552671"), std::string::npos) << "phone numbers are masked: " << line;
+  EXPECT_NE(line.find(" reasons=INVALID_CORRELATION_ID:"), std::string::npos) << line;
+}
+
 TEST_F(OutputBuilder, MalformedPayloadIsOneRejectionWithoutIndex) {
   build("{not json");
   ASSERT_EQ(outputs.size(), 1u);
@@ -125,6 +136,12 @@ TEST_F(OutputBuilder, PermanentFaultsBecomeRetryableInternalServerErrorsAfterRet
     EXPECT_TRUE(bool(doc["retryable"]));
   }
   EXPECT_EQ(st.internal_errors.load(), 2u);
+  // The operator's view names each failed contact as topic/partition@offset[index].
+  const auto recent = st.recent_internal_errors(now_ms());
+  ASSERT_EQ(recent.size(), 2u);
+  EXPECT_EQ(recent[0].source, "contacts.in/3@7[0]");
+  EXPECT_EQ(recent[0].correlation_id, "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(recent[1].source, "contacts.in/3@7[1]");
   cfg.fault_mode = "transient";  // fails the first attempt only: the retry succeeds
   build("[" + good + "]");
   ASSERT_EQ(outputs.size(), 1u);
