@@ -98,6 +98,14 @@ class Broker:
         subprocess.run(["bash", KAFKA_SH, "stop", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                        timeout=120)
 
+    def cpu_seconds(self):
+        """The broker JVM's CPU time (user + system) so far in seconds, or None."""
+        try:
+            with open(os.path.join(self.dir, "broker.pid")) as f:
+                return cpu_seconds(int(f.read().strip()))
+        except (OSError, ValueError):
+            return None
+
     def rss_mb(self):
         """The broker JVM's VmRSS in MB, or None."""
         try:
