@@ -44,6 +44,14 @@ def main():
         prod = json.loads(subprocess.run([binary, "produce", "-b", bootstrap, "--count", "20000", "--seed", "5"],
                                          check=True, capture_output=True, text=True).stdout)
         contacts = prod["contacts"]
+        # Keyless payloads are spread over the partitions (librdkafka's sticky partitioner put
+        # most of a fast produce on one partition: one lane did the work).
+        from confluent_kafka import Consumer, TopicPartition
+        wc = Consumer({"bootstrap.servers": bootstrap, "group.id": "ops-spread"})
+        spread = [wc.get_watermark_offsets(TopicPartition("contacts.upsert", p), timeout=10)[1] for p in range(3)]
+        wc.close()
+        check(sum(spread) == 20000 and min(spread) >= 4000,
+              "produce spreads 20000 keyless payloads over the 3 partitions (%s)" % spread)
         port = free_port()
         cg = cgtest.start_contactgate(binary, ["-b", bootstrap, "-g", "ops", "--set", "http.port=%d" % port],
                                       os.path.join(work, "cg.log"))
