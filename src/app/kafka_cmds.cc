@@ -108,18 +108,13 @@ cluster_choice choose_cluster(const config::settings& s) {
 std::size_t produce_generated(const config::settings& s, const std::string& bootstrap, std::size_t count, double rate,
                               generate::corpus_options gopts, const std::atomic<bool>& stop, std::string& error) {
   char err[512];
-  rd_kafka_conf_t* conf = pipeline::make_conf(s, bootstrap, pipeline::client_kind::producer);
   // The payloads have no key. librdkafka's sticky partitioner sends keyless messages to one
   // partition until sticky.partitioning.linger.ms passes, which produced as fast as possible put
   // 64-83% of a 1M backlog on one partition (bench/README.md), so one lane did most of the
-  // work. 0: a random partition per message, an even spread, as from many producers.
-  constexpr const char* sticky = "sticky.partitioning.linger.ms";
-  if (s.kafka_producer.count(sticky) == 0 && s.kafka_common.count(sticky) == 0 &&
-      rd_kafka_conf_set(conf, sticky, "0", err, sizeof err) != RD_KAFKA_CONF_OK) {
-    rd_kafka_conf_destroy(conf);
-    error = err;
-    return 0;
-  }
+  // work. 0 (a default: a user's value wins): a random partition per message, an even spread,
+  // as from many producers.
+  rd_kafka_conf_t* conf =
+      pipeline::make_conf(s, bootstrap, pipeline::client_kind::producer, {{"sticky.partitioning.linger.ms", "0"}});
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!rk) {
     error = err;

@@ -58,7 +58,8 @@ std::int64_t now_ms() noexcept {
       .count();
 }
 
-rd_kafka_conf_t* make_conf(const config::settings& s, const std::string& bootstrap, client_kind kind) {
+rd_kafka_conf_t* make_conf(const config::settings& s, const std::string& bootstrap, client_kind kind,
+                           std::initializer_list<conf_default> defaults) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set_log_cb(conf, &on_rdkafka_log);
   set(conf, "bootstrap.servers", bootstrap, "default");
@@ -111,6 +112,7 @@ rd_kafka_conf_t* make_conf(const config::settings& s, const std::string& bootstr
     set(conf, "queue.buffering.max.kbytes", std::to_string(default_producer_queue_kbytes), "default");
     set(conf, "queue.buffering.max.messages", "100000", "default");
   }
+  for (const auto& [k, v] : defaults) set(conf, k, v, "default");
   for (const auto& [k, v] : s.kafka_common) set(conf, k, v, "[kafka.common]");
   if (kind == client_kind::consumer) {
     for (const auto& [k, v] : s.kafka_consumer) set(conf, k, v, "[kafka.consumer]");

@@ -9,10 +9,12 @@ struct rd_kafka_mock_cluster_s;
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -36,10 +38,14 @@ enum class client_kind { consumer, producer, admin };
 inline constexpr long long default_fetch_max_bytes = 8LL << 20;         ///< consumer fetch.max.bytes
 inline constexpr long long default_producer_queue_kbytes = 32LL << 10;  ///< producer queue.buffering.max.kbytes
 
-/// A librdkafka configuration: contactgate's defaults, then [kafka.common], then the
-/// section of this client kind (a property set there wins over contactgate's default).
-/// Throws kafka_error naming a property librdkafka refuses.
-[[nodiscard]] rd_kafka_conf_t* make_conf(const config::settings& s, const std::string& bootstrap, client_kind kind);
+/// A default of one caller's own (a property name and value), set with contactgate's.
+using conf_default = std::pair<const char*, const char*>;
+
+/// A librdkafka configuration: contactgate's defaults and the caller's `defaults`, then
+/// [kafka.common], then the section of this client kind (a property set there wins over
+/// every default). Throws kafka_error naming a property librdkafka refuses.
+[[nodiscard]] rd_kafka_conf_t* make_conf(const config::settings& s, const std::string& bootstrap, client_kind kind,
+                                         std::initializer_list<conf_default> defaults = {});
 
 /// librdkafka's in-process mock cluster (for the embedded default and fast tests).
 /// Lives as long as this object; other processes can connect to bootstrap().

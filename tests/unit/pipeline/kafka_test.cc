@@ -66,6 +66,26 @@ TEST(MakeConf, UserValuesWinOverContactgatesDefaults) {
   expect_client_accepts(p, RD_KAFKA_PRODUCER);
 }
 
+// A caller's own defaults (the generator's producer) are set with contactgate's; a user's
+// value wins over them as over any default.
+TEST(MakeConf, CallerDefaultsAreSetAndTheUsersValuesWinOverThem) {
+  config::settings s;
+  rd_kafka_conf_t* p = make_conf(s, "127.0.0.1:1", client_kind::producer, {{"sticky.partitioning.linger.ms", "0"}});
+  EXPECT_EQ(get(p, "sticky.partitioning.linger.ms"), "0");
+  EXPECT_EQ(get(p, "linger.ms"), "5");  // contactgate's defaults stay
+  expect_client_accepts(p, RD_KAFKA_PRODUCER);
+  s.kafka_producer["sticky.partitioning.linger.ms"] = "25";
+  rd_kafka_conf_t* user = make_conf(s, "127.0.0.1:1", client_kind::producer, {{"sticky.partitioning.linger.ms", "0"}});
+  EXPECT_EQ(get(user, "sticky.partitioning.linger.ms"), "25");
+  expect_client_accepts(user, RD_KAFKA_PRODUCER);
+  s.kafka_producer.clear();
+  s.kafka_common["sticky.partitioning.linger.ms"] = "30";  // [kafka.common] wins too
+  rd_kafka_conf_t* common =
+      make_conf(s, "127.0.0.1:1", client_kind::producer, {{"sticky.partitioning.linger.ms", "0"}});
+  EXPECT_EQ(get(common, "sticky.partitioning.linger.ms"), "30");
+  expect_client_accepts(common, RD_KAFKA_PRODUCER);
+}
+
 // A larger message.max.bytes raises the defaults that must hold one message: librdkafka
 // refuses a consumer whose fetch.max.bytes is set below it, and a producer could never queue
 // a message larger than its queue (produce() would return QUEUE_FULL for ever).
