@@ -739,27 +739,13 @@ struct processor::impl final : rebalance_hooks {
   void requery_offsets() {
     requery_due.reset();
     rd_kafka_topic_partition_list_t* idle = rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
-    std::string names;
     for (const auto& [id, p] : parts) {
-      if (p.took_any) continue;
-      rd_kafka_topic_partition_list_add(idle, cfg.input_topic.c_str(), id);
-      names += (names.empty() ? "" : ",") + std::to_string(id);
+      if (!p.took_any) rd_kafka_topic_partition_list_add(idle, cfg.input_topic.c_str(), id);
     }
     if (idle->cnt > 0) {
-      log(level::warn, "assigning partitions [" + names + "] of " + cfg.input_topic +
+      log(level::warn, "assigning partitions [" + partition_names(*idle) + "] of " + cfg.input_topic +
                            " again: librdkafka could not fetch their committed offsets and does not retry");
-      rd_kafka_error_t* e = nullptr;
-      if (std::strcmp(rd_kafka_rebalance_protocol(consumer.get()), "COOPERATIVE") == 0) {
-        e = rd_kafka_incremental_unassign(consumer.get(), idle);
-        if (e == nullptr) e = rd_kafka_incremental_assign(consumer.get(), idle);
-      } else {  // eager: assign() replaces the whole assignment, with the same partitions
-        rd_kafka_topic_partition_list_t* all = nullptr;
-        rd_kafka_resp_err_t re = rd_kafka_assignment(consumer.get(), &all);
-        if (re == RD_KAFKA_RESP_ERR_NO_ERROR) re = rd_kafka_assign(consumer.get(), all);
-        if (all) rd_kafka_topic_partition_list_destroy(all);
-        if (re) e = rd_kafka_error_new(re, "%s", rd_kafka_err2str(re));
-      }
-      if (e) {
+      if (rd_kafka_error_t* e = assign_again(consumer.get(), *idle)) {
         log(level::error, std::string("cannot assign the partitions again: ") + rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
       }
